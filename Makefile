@@ -1,0 +1,60 @@
+# Lethe: make | make test | make sanitize | make run | make bench | make deps
+CC ?= cc
+BUILD ?= build
+OPT ?= -O2
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wpointer-arith -Wwrite-strings -Wvla -Wformat=2
+ifdef CI
+WARN += -Werror
+endif
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 $(CFLAGS) $(WARN) $(EXTRA_CFLAGS) -fopenmp -MMD -MP
+CPPFLAGS += -D_DEFAULT_SOURCE -I. -I/usr/include/openblas
+LDLIBS := -lopenblas -lsvm -lsqlite3 -ljansson -lpcre2-8 -lz -lm -fopenmp
+LDFLAGS += $(EXTRA_LDFLAGS)
+
+DIRS := base nn metrics methods attacks suites results harness
+LIB_SRCS := $(filter-out harness/main.c,$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+LETHE := $(BUILD)/lethe
+
+.PHONY: all test sanitize run bench deps clean
+all: $(LETHE) $(TEST_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/liblethe.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LETHE): $(BUILD)/harness/main.o $(BUILD)/liblethe.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/liblethe.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+test: all
+	@sh tests/run.sh $(BUILD)
+
+sanitize:
+	$(MAKE) BUILD=build/san OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps all
+	@sh scripts/run-quick.sh $(LETHE)
+
+bench: all
+	$(LETHE) bench
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/harness/main.d $(TEST_BINS:=.d)

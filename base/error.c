@@ -1,0 +1,58 @@
+/* Error values returned through the library, and programmer-error aborts. */
+#include "base.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int lethe_err(struct lethe_error *err, int code, const char *fmt, ...)
+{
+    LETHE_ASSERT(code > 0 && code < LETHE_ERRCODE_COUNT);
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return -code;
+}
+
+void lethe_err_prefix(struct lethe_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char prefix[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    char old[sizeof(err->msg)];
+    memcpy(old, err->msg, sizeof(old));
+    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+}
+
+int lethe_exit_code(const struct lethe_error *err)
+{
+    if (!err || err->code == LETHE_OK)
+        return 0;
+    switch (err->code) {
+    case LETHE_EINPUT:
+    case LETHE_EUSAGE:
+    case LETHE_ENOTYET:
+        return 2;
+    default:
+        return 1;
+    }
+}
+
+void lethe_bug_impl(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "lethe: BUG: %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}

@@ -1,0 +1,156 @@
+/* harness: the command line, suites.json, grids and the run pipeline.
+ *
+ * How to use it in ten lines:
+ *
+ *     struct lethe_error err = {0};
+ *     struct config *cfg = config_load("suites.json", &err);     // strict: errors name the JSON path
+ *     if (!cfg) { cli_error(&err); return lethe_exit_code(&err); }
+ *     struct job *jobs; size_t n;
+ *     if (config_expand_grid(cfg, "quick", &jobs, &n, &err) < 0) ...
+ *     for (size_t i = 0; i < n; i++) printf("%s %s\n", jobs[i].method->name, jobs[i].hash);
+ *     jobs_free(jobs, n);
+ *     config_free(cfg);
+ *
+ * Adding a new command: write harness/cmd_<name>.c with `int cmd_<name>(int argc, char **argv)`,
+ * declare it below, add one row to the table in harness/main.c, add a CLI test in tests/cli/,
+ * and a line to README.md if users should know it.
+ */
+#ifndef LETHE_HARNESS_H
+#define LETHE_HARNESS_H
+
+#include <stddef.h>
+
+#include "base/base.h"
+
+/* ---- command line ----------------------------------------------------------------- */
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);   /* argv[0] is the command name; returns the exit status */
+    const char *summary;                /* one line for `lethe --help` */
+    const char *usage;                  /* the text of `lethe NAME --help` */
+    const char *pending;                /* NULL when available, else what brings the capability */
+};
+extern const struct command commands[];
+extern const size_t commands_count;
+const struct command *command_find(const char *name);
+
+/* Prints "lethe: error: <msg>" to stderr. */
+void cli_error(const struct lethe_error *err);
+/* Prints "lethe: error: <fmt>" to stderr and returns 2 (usage error). */
+int cli_usage_error(const char *fmt, ...) LETHE_PRINTF(1, 2);
+
+/* Options: `--name VALUE`, `--name=VALUE`, flags `--name`; everything else is positional
+ * ("--" ends options). An option given twice keeps the last value. */
+enum cli_kind { CLI_STR, CLI_FLAG };
+struct cli_opt {
+    const char *name;       /* without the leading dashes */
+    enum cli_kind kind;
+    const char **str;       /* CLI_STR: set to the value (borrowed from argv) */
+    int *flag;              /* CLI_FLAG: set to 1 */
+};
+/* Parses argv[1..argc-1]. Positional arguments are gathered in pos (borrowed from argv;
+ * *pos is returned, the caller frees the array). Returns 0, 1 when --help was given (the
+ * caller prints the usage and exits 0), or a negative error for an unknown option or a
+ * missing value. */
+int cli_parse(int argc, char **argv, const struct cli_opt *opts, char ***pos, int *npos,
+              struct lethe_error *err);
+/* Parses a whole decimal integer / a finite double; a message naming opt on failure. */
+int cli_long(const char *opt, const char *s, long *out, struct lethe_error *err);
+int cli_double(const char *opt, const char *s, double *out, struct lethe_error *err);
+
+/* Default paths. */
+#define LETHE_DEFAULT_CONFIG "suites.json"
+#define LETHE_DEFAULT_DB "results/lethe.db"
+
+/* ---- suites.json -------------------------------------------------------------------- */
+
+/* A suite: data + splits + model recipe + metrics and attacks. `json` holds the resolved
+ * object (paths expanded, defaults filled) that feeds the config hash. */
+struct suite_cfg {
+    char *name;
+    char *kind;             /* tofu, muse, wmdp, semeval, image, multimodal */
+    char *summary;
+    char **splits;          /* forget splits, in file order */
+    size_t n_splits;
+    char **headline;        /* the leaderboard's metric columns, in order */
+    size_t n_headline;
+    char *rank_by;          /* the ranking metric (one of headline) */
+    char *data_dir;         /* expanded data folder, or NULL for synthetic data */
+    void *json;             /* json_t *, owned */
+};
+
+/* A named method configuration: {"name": "npo_lr1e-5", "method": "npo", "beta": 0.1, ...}. */
+struct method_cfg {
+    char *name;
+    char *method;           /* the method's registry name */
+    char *summary;
+    void *json;             /* json_t *, owned: the parameters, "method" included */
+};
+
+/* One grid entry: suites x splits x methods x seeds. splits NULL = every split of each suite. */
+struct grid_entry {
+    char **suites; size_t n_suites;
+    char **splits; size_t n_splits;
+    char **methods; size_t n_methods;
+    long *seeds; size_t n_seeds;
+};
+
+struct grid_cfg {
+    char *name;
+    char *summary;
+    struct grid_entry *entries;
+    size_t n_entries;
+};
+
+struct config {
+    char *path;             /* the file as given */
+    char *dir;              /* its folder: relative paths resolve against it */
+    char *data_root;        /* what ${LETHE_DATA} expanded to */
+    struct suite_cfg *suites; size_t n_suites;
+    struct method_cfg *methods; size_t n_methods;
+    struct grid_cfg *grids; size_t n_grids;
+};
+
+/* One job of a grid: (suite, split, method configuration, seed) and its stable hash. */
+struct job {
+    const struct suite_cfg *suite;      /* borrowed from the config */
+    const char *split;                  /* borrowed from the config */
+    const struct method_cfg *method;    /* borrowed from the config */
+    long seed;
+    char *resolved_json;                /* canonical JSON of everything that determines the run
+                                           except the seed (returned; freed by jobs_free) */
+    char hash[65];                      /* sha256 of resolved_json */
+};
+
+/* Loads and checks a suites.json; NULL and err on any problem (the message names the file
+ * and the JSON path). Returned; free with config_free. */
+struct config *config_load(const char *path, struct lethe_error *err);
+/* Same, from text in memory; path is used in messages and to resolve relative paths. */
+struct config *config_parse(const char *text, const char *path, struct lethe_error *err);
+void config_free(struct config *cfg);
+
+const struct suite_cfg *config_suite(const struct config *cfg, const char *name);
+const struct method_cfg *config_method(const struct config *cfg, const char *name);
+const struct grid_cfg *config_grid(const struct config *cfg, const char *name);
+
+/* Expands a grid into its jobs, in a stable order (entries, suites, splits, methods, seeds);
+ * a job listed twice appears once. *jobs is returned; free with jobs_free. */
+int config_expand_grid(const struct config *cfg, const char *grid, struct job **jobs, size_t *n,
+                       struct lethe_error *err);
+void jobs_free(struct job *jobs, size_t n);
+
+/* Canonical JSON (sorted keys, no whitespace, numbers in shortest round-trip form) of a
+ * json_t *; returned, the caller frees. */
+char *config_canonical_json(const void *json);
+
+/* ---- commands ----------------------------------------------------------------------- */
+
+/* Commands whose capability has arrived; the rest are listed in main.c as pending. */
+int cmd_leaderboard(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+
+#endif

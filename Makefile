@@ -18,10 +18,13 @@ LIB_SRCS := $(filter-out harness/main.c,$(foreach d,$(DIRS),$(wildcard $(d)/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+# tests/tool_*.c: helper programs the CLI tests call (built, not run as tests)
+TOOL_SRCS := $(wildcard tests/tool_*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(BUILD)/tests/%)
 LETHE := $(BUILD)/lethe
 
 .PHONY: all test sanitize run bench deps clean
-all: $(LETHE) $(TEST_BINS)
+all: $(LETHE) $(TEST_BINS) $(TOOL_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -57,4 +60,4 @@ bench: all
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/harness/main.d $(TEST_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(BUILD)/harness/main.d $(TEST_BINS:=.d) $(TOOL_BINS:=.d)

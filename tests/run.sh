@@ -2,7 +2,7 @@
 # Runs every test program and CLI script, reads their TAP lines, ends with "N passed, N failed".
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
-export LETHE="$top/$build/lethe" LETHE_TOP="$top"
+export LETHE="$top/$build/lethe" LETHE_TOP="$top" LETHE_TOOLS="$top/$build/tests"
 pass=0 fail=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

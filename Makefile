@@ -49,7 +49,7 @@ sanitize:
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
 
 deps:
-	@sh scripts/deps.sh
+	@bash scripts/deps.sh
 
 run: deps all
 	@sh scripts/run-quick.sh $(LETHE)

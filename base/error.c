@@ -27,9 +27,16 @@ void lethe_err_prefix(struct lethe_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
-    char old[sizeof(err->msg)];
-    memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+    size_t np = strlen(prefix), nm = strlen(err->msg);
+    if (np + 2 >= sizeof(err->msg))
+        np = sizeof(err->msg) - 3;
+    if (np + 2 + nm >= sizeof(err->msg))
+        nm = sizeof(err->msg) - 3 - np;
+    memmove(err->msg + np + 2, err->msg, nm);
+    memcpy(err->msg, prefix, np);
+    err->msg[np] = ':';
+    err->msg[np + 1] = ' ';
+    err->msg[np + 2 + nm] = '\0';
 }
 
 int lethe_exit_code(const struct lethe_error *err)

@@ -1,0 +1,65 @@
+/* The command table: every lethe subcommand, its one-line help, usage, and what brings it if pending. */
+#include <string.h>
+
+#include "harness/harness.h"
+
+#define ENGINE "the engine (nn/: models, training, scoring)"
+#define RUNNER "the run pipeline (suites, methods, metrics and attacks on the engine)"
+
+const struct command commands[] = {
+    {"run", NULL, "run a grid or a selection of jobs from suites.json into a results DB",
+     "usage: lethe run [--grid NAME] [--suite S] [--method M] [--seed N] [--split P]\n"
+     "                 [--shard i/n] [--jobs N] [--config FILE] [--db FILE] [--progress]\n"
+     "Runs every job of the grid (or the selection) that is not yet done in the DB; a job\n"
+     "left 'running' by a crash is redone.\n", RUNNER},
+    {"train", NULL, "train a reference model (original / retain oracle) to a safetensors file",
+     "usage: lethe train --suite S [--split P] --role original|retrain [--seed N] --out FILE\n", ENGINE},
+    {"unlearn", NULL, "apply one method to a checkpoint and write the unlearned checkpoint",
+     "usage: lethe unlearn --suite S --split P --method M --model FILE --out FILE [--seed N]\n", RUNNER},
+    {"eval", NULL, "evaluate any GPT-2-format checkpoint on a suite",
+     "usage: lethe eval --suite S --split P --model FILE [--db FILE]\n", RUNNER},
+    {"attack", NULL, "run one attack on a checkpoint",
+     "usage: lethe attack --suite S --split P --attack A --model FILE [--db FILE]\n", RUNNER},
+    {"leaderboard", cmd_leaderboard, "rank method configurations per suite (mean ± sd over seeds, CIs)",
+     "usage: lethe leaderboard [--db FILE] [--config FILE] [--suite S] [--split P]\n"
+     "                         [--variant V] [--format table|csv|md|json]\n"
+     "One table per suite and split: a row per method configuration aggregated over seeds\n"
+     "(mean ± sd, number of seeds, the stored confidence interval), the suite's headline\n"
+     "metrics as columns, sorted by its ranking metric; the reference rows 'original' and\n"
+     "'retrain' are set apart. --variant shows an attack's derived model (e.g. q4_g64).\n", NULL},
+    {"compare", cmd_compare, "nightly regression: compare two results DBs against tolerances",
+     "usage: lethe compare BASE.db NEW.db [--tolerance FILE] [--format table|csv|json]\n"
+     "Matches runs by (suite, split, method configuration, seed) and reports, per metric,\n"
+     "base, new, difference and verdict. Exit 1 when anything regressed.\n", NULL},
+    {"merge", cmd_merge, "merge shard DBs into one",
+     "usage: lethe merge OUT.db IN.db... [--force]\n"
+     "Writes a new OUT.db holding every run of the inputs; identical duplicates are kept\n"
+     "once; conflicting versions of one run are reported and nothing is written.\n", NULL},
+    {"plot", cmd_plot, "draw figures (PNG/SVG/PDF) from a results DB with gnuplot",
+     "usage: lethe plot scatter|bars|curves [options] [--db FILE] [--out DIR]\n"
+     "                  [--format png|svg|pdf] [--name NAME]\n", NULL},
+    {"stats", NULL, "metrics on plain files: KS test, AUC/ROC, ROUGE-L, bootstrap CI",
+     "usage: lethe stats ks|auc|rouge|bootstrap FILE...\n", "the metrics library (metrics/)"},
+    {"list", cmd_list, "list suites, methods, grids, metrics and attacks",
+     "usage: lethe list suites|methods|grids|metrics|attacks|commands [--config FILE]\n", NULL},
+    {"data", NULL, "generate, inspect and validate suite data",
+     "usage: lethe data gen|check KIND [--seed N] [--out DIR]\n", "the suites and their generators (suites/)"},
+    {"bench", NULL, "engine throughput (tokens/s, MFU) against a measured sgemm peak",
+     "usage: lethe bench [--config small|gpt2|mlp] [--json]\n", ENGINE},
+    {"slurm", NULL, "write an sbatch array script for a grid, and the merge step",
+     "usage: lethe slurm GRID [--shards N] [--out FILE]\n", RUNNER},
+    {"tokenize", NULL, "print the token ids of a text",
+     "usage: lethe tokenize --vocab DIR|gpt2 TEXT\n", ENGINE},
+    {"score", NULL, "print each token's log-probability under a model",
+     "usage: lethe score --model FILE [--vocab DIR] (--text TEXT | --tokens \"ID ...\") [--json]\n", ENGINE},
+};
+const size_t commands_count = sizeof(commands) / sizeof(commands[0]);
+
+const struct command *command_find(const char *name)
+{
+    for (size_t i = 0; i < commands_count; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+

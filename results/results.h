@@ -129,7 +129,11 @@ int compare_dbs(struct store *base, struct store *neu, const char *tolerance_pat
 
 /* Merges inputs into a new database at out_path (written to a temporary name and renamed;
  * with force an existing out_path is replaced). Conflicting runs: error, nothing written. The
- * report (runs taken, duplicates dropped, conflicts) is appended to log. */
+ * report (runs taken, duplicates dropped, conflicts) is appended to log (may be NULL), one
+ * line each. Runs are keyed by (config_hash, seed); a done copy beats a failed one; runs only
+ * 'running' are left out with a note. Returns the number of runs written (>= 0), or negative:
+ * LETHE_EINPUT for a bad input file, an existing out_path without force, or a conflict;
+ * LETHE_EIO when writing fails. */
 int merge_dbs(const char *out_path, const char *const *inputs, size_t n_inputs, int force,
               struct strbuf *log, struct lethe_error *err);
 

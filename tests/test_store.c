@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "results/store_impl.h"
@@ -299,6 +300,499 @@ static void test_many_samples(void)
     free(path);
 }
 
+/* ---- failure injection ------------------------------------------------------------- */
+
+static long long count_rows(const char *path, const char *table, const char *hash)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE run_id IN (SELECT id FROM runs WHERE config_hash = '%s')",
+             table, hash);
+    return q_int(path, sql);
+}
+
+static char *status_of(const char *path, const char *hash)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT status FROM runs WHERE config_hash = '%s'", hash);
+    return q_text(path, sql);
+}
+
+/* The database is consistent, the run 'hash' is not done and has no result rows, and the
+ * finished run 'keep' still has all of its rows. */
+static void check_not_done(const char *path, const char *hash)
+{
+    char *ic = q_text(path, "PRAGMA integrity_check");
+    CHECK_STREQ(ic, "ok");
+    free(ic);
+    char *status = status_of(path, hash);
+    CHECK(status && strcmp(status, "done") != 0);
+    free(status);
+    CHECK_EQ_INT(count_rows(path, "metrics", hash), 0);
+    CHECK_EQ_INT(count_rows(path, "sample_scores", hash), 0);
+    CHECK_EQ_INT(count_rows(path, "curves", hash), 0);
+    CHECK_EQ_INT(count_rows(path, "metrics", "keep"), 4);
+    CHECK_EQ_INT(count_rows(path, "sample_scores", "keep"), 50);
+    CHECK_EQ_INT(count_rows(path, "curves", "keep"), 10);
+}
+
+static char *db_with_kept_run(const char *name)
+{
+    char *path = tmp_path(name);
+    rm_db(path);
+    struct lethe_error err = {0};
+    struct store *st = store_open(path, STORE_CREATE, &err);
+    if (!st)
+        return path;
+    struct run_info ri = info("npo", 0, "keep");
+    int64_t id;
+    store_begin_run(st, &ri, &id, &err);
+    struct run_results *res = sample_results(0);
+    CHECK_EQ_INT(store_finish_run(st, id, res, 1, &err), 0);
+    run_results_free(res);
+    store_close(st);
+    return path;
+}
+
+static void test_inject_finish(void)
+{
+    char *path = db_with_kept_run("inject.db");
+    struct lethe_error err = {0};
+    struct run_results *res = sample_results(1);
+    long n, rows = 4 + 50 + 10;
+    int done = 0;
+    for (n = 1; n < 1000 && !done; n++) {
+        struct store *st = store_open(path, STORE_CREATE, &err);
+        CHECK(st != NULL);
+        if (!st)
+            break;
+        struct run_info ri = info("npo", 0, "victim");
+        int64_t id;
+        CHECK_EQ_INT(store_begin_run(st, &ri, &id, &err), STORE_RUN_NEW);
+        store_inject_failure(st, n);
+        memset(&err, 0, sizeof(err));
+        int rc = store_finish_run(st, id, res, 2.0, &err);
+        store_close(st);
+        if (rc == 0) {
+            done = 1;
+            break;
+        }
+        CHECK_EQ_INT(err.code, LETHE_EIO);
+        CHECK_CONTAINS(err.msg, "injected failure");
+        CHECK_CONTAINS(err.msg, path);
+        check_not_done(path, "victim");
+    }
+    CHECK(done);
+    /* BEGIN, every row, the status update, COMMIT: each of these rows + 3 steps failed once */
+    CHECK_EQ_INT(n, rows + 4);
+    char *status = status_of(path, "victim");
+    CHECK_STREQ(status, "done");
+    free(status);
+    CHECK_EQ_INT(count_rows(path, "metrics", "victim"), 4);
+    CHECK_EQ_INT(count_rows(path, "sample_scores", "victim"), 50);
+    CHECK_EQ_INT(count_rows(path, "curves", "victim"), 10);
+    run_results_free(res);
+    free(path);
+}
+
+/* store_begin_run redoing a failed run: each of its write steps fails once. */
+static void test_inject_begin(void)
+{
+    char *path = db_with_kept_run("inject-begin.db");
+    struct lethe_error err = {0};
+    struct store *st = store_open(path, STORE_CREATE, &err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    struct run_info ri = info("npo", 0, "victim");
+    int64_t id;
+    CHECK_EQ_INT(store_begin_run(st, &ri, &id, &err), STORE_RUN_NEW);
+    CHECK_EQ_INT(store_fail_run(st, id, "first try failed", &err), 0);
+    long n;
+    for (n = 1; n < 100; n++) {
+        store_inject_failure(st, n);
+        int64_t id2 = 0;
+        int rc = store_begin_run(st, &ri, &id2, &err);
+        if (rc >= 0) {
+            CHECK_EQ_INT(rc, STORE_RUN_NEW);
+            CHECK_EQ_INT(id2, id);
+            break;
+        }
+        CHECK_CONTAINS(err.msg, "injected failure");
+        char *s = status_of(path, "victim");
+        CHECK_STREQ(s, "failed");   /* untouched: the redo rolled back */
+        free(s);
+        char *ic = q_text(path, "PRAGMA integrity_check");
+        CHECK_STREQ(ic, "ok");
+        free(ic);
+    }
+    CHECK_EQ_INT(n, 7);   /* BEGIN, 3 deletes, the update, COMMIT, then success */
+    char *s = status_of(path, "victim");
+    CHECK_STREQ(s, "running");
+    free(s);
+    store_close(st);
+    free(path);
+}
+
+/* LETHE_STORE_FAIL_AT arms the injection at open. */
+static void test_inject_env(void)
+{
+    char *path = db_with_kept_run("inject-env.db");
+    struct lethe_error err = {0};
+    setenv("LETHE_STORE_FAIL_AT", "2", 1);
+    struct store *st = store_open(path, STORE_CREATE, &err);
+    unsetenv("LETHE_STORE_FAIL_AT");
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    struct run_info ri = info("npo", 0, "victim");
+    int64_t id;
+    CHECK(store_begin_run(st, &ri, &id, &err) < 0);   /* step 2: the insert */
+    CHECK_CONTAINS(err.msg, "write step 2");
+    CHECK_EQ_INT(q_int(path, "SELECT count(*) FROM runs"), 1);
+    CHECK_EQ_INT(store_begin_run(st, &ri, &id, &err), STORE_RUN_NEW);   /* one shot */
+    store_close(st);
+    free(path);
+}
+
+/* A crash (the process dies, no rollback, no close) in the middle of store_finish_run, at
+ * several points: the progress handler kills the child after k callbacks. */
+static int crash_after, crash_calls;
+static int crash_cb(void *ctx)
+{
+    (void)ctx;
+    if (++crash_calls >= crash_after)
+        _exit(0);
+    return 0;
+}
+
+static void test_crash_mid_transaction(void)
+{
+    char *path = db_with_kept_run("crash.db");
+    struct lethe_error err = {0};
+    int crashed = 0;
+    for (int k = 1; k <= 1024; k *= 4) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            struct store *st = store_open(path, STORE_CREATE, &err);
+            if (!st)
+                _exit(3);
+            struct run_info ri = info("npo", 0, "victim");
+            int64_t id;
+            if (store_begin_run(st, &ri, &id, &err) != STORE_RUN_NEW)
+                _exit(4);
+            struct run_results *res = run_results_new();
+            for (long i = 0; i < 20000; i++)
+                run_results_sample(res, "base", "forget", "tofu.mia.loss.score", i, (double)i);
+            crash_after = k;
+            sqlite3_progress_handler(st->db, 100, crash_cb, NULL);
+            store_finish_run(st, id, res, 1, &err);
+            _exit(5);   /* finished without crashing */
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status));
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            continue;
+        crashed++;
+        check_not_done(path, "victim");
+        /* the next run redoes it */
+        struct store *st = store_open(path, STORE_CREATE, &err);
+        CHECK(st != NULL);
+        if (st) {
+            struct run_info ri = info("npo", 0, "victim");
+            int64_t id;
+            CHECK_EQ_INT(store_begin_run(st, &ri, &id, &err), STORE_RUN_NEW);
+            store_close(st);
+        }
+    }
+    CHECK_EQ_INT(crashed, 6);
+    free(path);
+}
+
+/* A write that really fails: the file-size limit (as on a full disk; root ignores file modes,
+ * not RLIMIT_FSIZE) is set mid-grid, so SQLite's own writes fail with EFBIG. */
+static void test_disk_full(void)
+{
+    char *path = db_with_kept_run("full.db");
+    struct lethe_error err = {0};
+    struct store *st = store_open(path, STORE_CREATE, &err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    struct run_info ri = info("npo", 0, "victim");
+    int64_t id;
+    CHECK_EQ_INT(store_begin_run(st, &ri, &id, &err), STORE_RUN_NEW);
+    struct run_results *res = run_results_new();
+    run_results_metric(res, "base", "", "tofu.model_utility", 0.5, NAN, NAN, 1);
+    for (long i = 0; i < 30000; i++)
+        run_results_sample(res, "base", "forget", "tofu.mia.loss.score", i, (double)i);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 64 * 1024;
+    signal(SIGXFSZ, SIG_IGN);
+    CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = store_finish_run(st, id, res, 1, &err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_DFL);
+    CHECK(rc < 0);
+    CHECK_EQ_INT(err.code, LETHE_EIO);
+    CHECK_CONTAINS(err.msg, path);
+    printf("# disk full: %s\n", err.msg);
+    store_close(st);
+    check_not_done(path, "victim");
+    /* the grid resumes once there is room */
+    st = store_open(path, STORE_CREATE, &err);
+    CHECK(st != NULL);
+    if (st) {
+        CHECK_EQ_INT(store_begin_run(st, &ri, &id, &err), STORE_RUN_NEW);
+        CHECK_EQ_INT(store_finish_run(st, id, res, 1, &err), 0);
+        store_close(st);
+    }
+    CHECK_EQ_INT(count_rows(path, "sample_scores", "victim"), 30000);
+    run_results_free(res);
+    free(path);
+}
+
+/* Another process holds the write lock (the database is not writable for us) mid-grid. */
+static void test_locked(void)
+{
+    char *path = db_with_kept_run("locked.db");
+    struct lethe_error err = {0};
+    struct store *st = store_open(path, STORE_CREATE, &err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    sqlite3_busy_timeout(st->db, 50);
+    struct run_info ri = info("npo", 0, "victim");
+    int64_t id;
+    CHECK_EQ_INT(store_begin_run(st, &ri, &id, &err), STORE_RUN_NEW);
+    sqlite3 *other = NULL;
+    CHECK_EQ_INT(sqlite3_open(path, &other), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    struct run_results *res = sample_results(2);
+    CHECK(store_finish_run(st, id, res, 1, &err) < 0);
+    CHECK_EQ_INT(err.code, LETHE_EIO);
+    CHECK_CONTAINS(err.msg, "locked");
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    check_not_done(path, "victim");
+    CHECK_EQ_INT(store_finish_run(st, id, res, 1, &err), 0);
+    run_results_free(res);
+    store_close(st);
+    free(path);
+}
+
+/* ---- files that are refused ------------------------------------------------------------ */
+
+static void file_sha(const char *path, char hex[65])
+{
+    char *data = NULL;
+    size_t len = 0;
+    struct lethe_error err = {0};
+    if (file_read_all(path, &data, &len, &err) < 0) {
+        strcpy(hex, "unreadable");
+        return;
+    }
+    sha256_hex(data, len, hex);
+    free(data);
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    rm_db(path);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, n, f) != n)
+        printf("# cannot write %s\n", path);
+    if (f)
+        fclose(f);
+}
+
+/* path is refused by store_open in both modes with LETHE_EINPUT, a message naming it (and
+ * containing want when not NULL), and its bytes unchanged. Returns 1 when all held. */
+static int refused(const char *path, const char *want)
+{
+    char before[65], after[65];
+    file_sha(path, before);
+    int ok = 1;
+    const int modes[2] = {STORE_READONLY, STORE_CREATE};
+    for (int i = 0; i < 2; i++) {
+        struct lethe_error err = {0};
+        struct store *st = store_open(path, modes[i], &err);
+        if (st) {
+            printf("# '%s' was accepted (mode %d)\n", path, modes[i]);
+            store_close(st);
+            ok = 0;
+            continue;
+        }
+        if (err.code != LETHE_EINPUT || !strstr(err.msg, path) || (want && !strstr(err.msg, want))) {
+            printf("# '%s' (mode %d): code %d, message: %s\n", path, modes[i], err.code, err.msg);
+            ok = 0;
+        }
+    }
+    file_sha(path, after);
+    if (strcmp(before, after) != 0) {
+        printf("# '%s' changed\n", path);
+        ok = 0;
+    }
+    return ok;
+}
+
+/* A real database of a few dozen pages, closed (so the file holds everything). */
+static char *real_db(const char *name, size_t *len, char **bytes)
+{
+    char *path = db_with_kept_run(name);
+    struct lethe_error err = {0};
+    struct store *st = store_open(path, STORE_CREATE, &err);
+    for (int i = 0; st && i < 6; i++) {
+        char hash[16];
+        snprintf(hash, sizeof(hash), "r%d", i);
+        struct run_info ri = info("npo", i, hash);
+        int64_t id;
+        store_begin_run(st, &ri, &id, &err);
+        struct run_results *res = sample_results(i);
+        for (long j = 0; j < 400; j++)
+            run_results_sample(res, "base", "holdout", "tofu.mia.loss.score", j, (double)j / 7);
+        store_finish_run(st, id, res, 1, &err);
+        run_results_free(res);
+    }
+    store_close(st);
+    if (file_read_all(path, bytes, len, &err) < 0)
+        *len = 0;
+    return path;
+}
+
+static void test_truncated(void)
+{
+    size_t len = 0;
+    char *bytes = NULL;
+    char *path = real_db("whole.db", &len, &bytes);
+    CHECK(len >= 20 * 4096);
+    struct lethe_error err = {0};
+    struct store *whole = store_open(path, STORE_READONLY, &err);
+    CHECK(whole != NULL);   /* the whole file is fine */
+    store_close(whole);
+    char *cut = tmp_path("cut.db");
+    long tried = 0, failed = 0;
+    size_t page = 4096;
+    for (size_t n = 1; n < len; n++) {
+        size_t r = n % page;
+        int pick = n <= 128 || r == 0 || r == 1 || r == page - 1 || n % 1021 == 0;
+        if (!pick)
+            continue;
+        write_file(cut, bytes, n);
+        tried++;
+        if (!refused(cut, n < 100 ? NULL : "truncated")) {
+            printf("# truncated at %zu bytes of %zu: not refused as expected\n", n, len);
+            if (++failed > 5)
+                break;
+        }
+    }
+    CHECK_EQ_INT(failed, 0);
+    CHECK(tried > 200);
+    printf("# %ld truncation points of a %zu-byte database refused\n", tried, len);
+    /* a 0-byte file is a new database */
+    write_file(cut, "", 0);
+    struct store *st = store_open(cut, STORE_READONLY, &err);
+    CHECK(st == NULL);
+    CHECK_CONTAINS(err.msg, "is empty");
+    st = store_open(cut, STORE_CREATE, &err);
+    CHECK(st != NULL);
+    store_close(st);
+    CHECK_EQ_INT(q_int(cut, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    free(bytes);
+    free(cut);
+    free(path);
+}
+
+static void sqlite_file(const char *path, const char *sql, int fresh)
+{
+    if (fresh)
+        rm_db(path);
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        printf("# cannot make %s: %s\n", path, db ? sqlite3_errmsg(db) : "?");
+    sqlite3_close(db);
+}
+
+static void test_bad_files(void)
+{
+    char *p = tmp_path("random.db");
+    unsigned char rnd[8192];
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < sizeof(rnd); i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        rnd[i] = (unsigned char)x;
+    }
+    write_file(p, rnd, sizeof(rnd));
+    CHECK(refused(p, "not a SQLite database"));
+    free(p);
+
+    p = tmp_path("suites.json");
+    const char *text = "{\"suites\": {}, \"methods\": {}}\n";
+    write_file(p, text, strlen(text));
+    CHECK(refused(p, "not a SQLite database"));
+    free(p);
+
+    p = tmp_path("short.db");
+    write_file(p, "SQLite format", 13);
+    CHECK(refused(p, "truncated"));
+    free(p);
+
+    p = tmp_path("other-app.db");
+    sqlite_file(p, "CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes(body) VALUES ('x');", 1);
+    CHECK(refused(p, "another application"));
+    free(p);
+
+    p = tmp_path("other-id.db");
+    sqlite_file(p, "PRAGMA application_id = 42;", 1);
+    CHECK(refused(p, "application_id 42"));
+    free(p);
+
+    p = tmp_path("v7.db");
+    char *whole = db_with_kept_run("v7.db");
+    free(whole);
+    sqlite_file(p, "PRAGMA user_version = 7;", 0);
+    char want[512];
+    snprintf(want, sizeof(want), "'%s' has schema version 7; this lethe reads version 1", p);
+    CHECK(refused(p, want));
+    free(p);
+
+    /* a damaged header: a bad page size */
+    size_t len = 0;
+    char *bytes = NULL;
+    p = real_db("badpage.db", &len, &bytes);
+    if (len > 100) {
+        bytes[16] = 0x03;
+        bytes[17] = 0x00;
+        write_file(p, bytes, len);
+        CHECK(refused(p, "bad page size"));
+    }
+    free(bytes);
+    free(p);
+
+    p = tmp_path("a-folder.db");
+    mkdir(p, 0755);
+    struct lethe_error err = {0};
+    CHECK(store_open(p, STORE_CREATE, &err) == NULL);
+    CHECK_EQ_INT(err.code, LETHE_EINPUT);
+    CHECK_CONTAINS(err.msg, "is a folder");
+    free(p);
+
+    /* an empty SQLite database (no tables, no id) is refused for reading, made a Lethe
+     * database when opened to write */
+    p = tmp_path("blank.db");
+    sqlite_file(p, "VACUUM;", 1);
+    CHECK(store_open(p, STORE_READONLY, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "empty SQLite database");
+    struct store *st = store_open(p, STORE_CREATE, &err);
+    CHECK(st != NULL);
+    store_close(st);
+    CHECK_EQ_INT(q_int(p, "PRAGMA application_id"), STORE_APPLICATION_ID);
+    free(p);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "%s/lethe-test-store.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -310,6 +804,14 @@ int main(void)
     RUN(test_run_roundtrip);
     RUN(test_resume);
     RUN(test_many_samples);
+    RUN(test_inject_finish);
+    RUN(test_inject_begin);
+    RUN(test_inject_env);
+    RUN(test_crash_mid_transaction);
+    RUN(test_disk_full);
+    RUN(test_locked);
+    RUN(test_truncated);
+    RUN(test_bad_files);
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

@@ -34,7 +34,7 @@ struct merge_in {
     struct store *st;
     sqlite3_stmt *runs;                 /* SELECT id, RUN_COLS FROM runs */
     sqlite3_stmt *rows[N_TABLES];       /* the rows of one run, ordered */
-    long n_runs, n_new, n_dup, n_running, n_conflicts;
+    long n_runs, n_new, n_dup, n_running, n_conflicts, n_failed_left;
 };
 
 struct merge_out {
@@ -354,7 +354,7 @@ static int merge_one(struct merge_out *o, struct merge_in *ins, size_t k, struct
                 }
             }
         } else {
-            in->n_dup++;
+            in->n_failed_left++;
             strbuf_addf(log, "note: %s: the failed copy in '%s' is left out; '%s' has it done\n", label, b, a);
         }
         strbuf_release(&diff);
@@ -477,6 +477,8 @@ int merge_dbs(const char *out_path, const char *const *inputs, size_t n_inputs, 
     for (size_t k = 0; k < n_inputs && rc == 0; k++) {
         strbuf_addf(log, "'%s': %ld runs: %ld taken, %ld identical to a copy already taken", ins[k].path,
                     ins[k].n_runs, ins[k].n_new, ins[k].n_dup);
+        if (ins[k].n_failed_left)
+            strbuf_addf(log, ", %ld failed copies left out", ins[k].n_failed_left);
         if (ins[k].n_running)
             strbuf_addf(log, ", %ld still running", ins[k].n_running);
         if (ins[k].n_conflicts)

@@ -73,9 +73,11 @@ static const char store_schema[] =
 int store_sqlite_err(struct store *st, int code, const char *what, struct lethe_error *err)
 {
     const char *path = st && st->path ? st->path : "?";
-    if (st && st->injected)
+    if (st && st->injected) {
+        st->injected = 0;   /* reported once; a later error is a real one */
         return lethe_err(err, LETHE_EIO, "%s in '%s': disk I/O error (injected failure at write step %ld)",
                          what, path, st->writes);
+    }
     int ec = st && st->db ? sqlite3_errcode(st->db) : SQLITE_ERROR;
     const char *msg = st && st->db ? sqlite3_errmsg(st->db) : "no connection";
     if (ec == SQLITE_CORRUPT || ec == SQLITE_NOTADB)

@@ -19,7 +19,7 @@ struct store {
 
 /* Fills err from the connection's last error: "<what> in 'path': <sqlite message>". A damaged
  * file (SQLITE_CORRUPT, SQLITE_NOTADB) is reported as LETHE_EINPUT whatever code says; an
- * injected failure says so. Returns -code like lethe_err. */
+ * injected failure (the last write step) says so, once. Returns -code like lethe_err. */
 int store_sqlite_err(struct store *st, int code, const char *what, struct lethe_error *err);
 
 /* Write steps: every statement that changes the database goes through these, so that

@@ -233,6 +233,13 @@ static void test_conflicts(void)
     snprintf(want, sizeof(want), "curve point unlearn.forget_loss at step 2 is only in '%s'", a);
     CHECK_CONTAINS(log.buf, want);
     CHECK(!file_exists(out));
+    strbuf_reset(&log);
+    /* the same key with another method configuration */
+    exec_sql(d, "UPDATE runs SET method_config_json = '{\"lr\":2e-05}' WHERE method = 'npo_lr1e-5'");
+    const char *ins3[] = {a, d};
+    CHECK(merge_dbs(out, ins3, 2, 0, &log, &err) < 0);
+    CHECK_CONTAINS(log.buf, "npo_lr1e-5 seed 0");
+    CHECK_CONTAINS(log.buf, "method_config_json differs");
     strbuf_release(&log);
     free(a); free(b); free(c); free(d); free(out);
 }
@@ -270,6 +277,7 @@ static void test_states(void)
     CHECK_EQ_INT(q_int(out, "SELECT count(*) FROM metrics"), 15);
     CHECK_CONTAINS(log.buf, "retrain seed 0: the done copy in");
     CHECK_CONTAINS(log.buf, "npo_lr1e-5 seed 1: the failed copy in");
+    CHECK_CONTAINS(log.buf, "1 failed copies left out");
     CHECK_CONTAINS(log.buf, "ghost seed 9 is still 'running'");
     CHECK(!strstr(log.buf, "original seed 1 is still"));   /* b has it (failed) */
     strbuf_release(&log);

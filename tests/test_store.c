@@ -1,4 +1,8 @@
-/* Tests of the results store: schema, runs, resume, failure injection, refused files. */
+/* Tests of the results store: schema, runs, resume, failure injection, refused files.
+ * Writes that really fail: the tests run as root, which chmod 0444 does not stop, so a
+ * database "made read-only mid-grid" is simulated by what does stop root: a file-size limit
+ * (RLIMIT_FSIZE, as on a full disk) and another connection holding the write lock; a crash
+ * mid-transaction is a forked child that exits from SQLite's progress handler. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>

@@ -138,8 +138,11 @@ int merge_dbs(const char *out_path, const char *const *inputs, size_t n_inputs, 
               struct strbuf *log, struct lethe_error *err);
 
 /* Figures. Each writes NAME.gp and NAME.dat next to NAME.<format> in out_dir and runs
- * gnuplot; LETHE_EINPUT when gnuplot is missing or nothing matches. The image path is
- * returned in *image (the caller frees). */
+ * gnuplot there (the image is written to a temporary name and renamed; `cd out_dir && gnuplot
+ * NAME.gp` redraws it); LETHE_EINPUT when gnuplot is missing or nothing matches. The image path
+ * is returned in *image (the caller frees). Scatter and bars draw one figure per split when
+ * split is NULL and the suite has several: *image then holds the paths, one per line, and a
+ * given name gets "_<split>" appended. Values are means over seeds (sample sd as error bars). */
 enum plot_format { PLOT_PNG, PLOT_SVG, PLOT_PDF, PLOT_FORMAT_COUNT };
 int plot_format_parse(const char *s);
 
@@ -155,6 +158,10 @@ struct plot_options {
     size_t n_variants;
     const char *curve;              /* curves: curve name */
     const char *method;             /* curves: filter by method configuration, NULL = all */
+    /* added after the first release of this struct; zero = the default */
+    const char *variant;            /* scatter: the variant, NULL = "base" */
+    int errorbars;                  /* scatter: draw sd error bars (bars always have them) */
+    const char *xlabel, *ylabel;    /* axis labels, NULL = derived from the metrics or curve */
 };
 int plot_scatter(struct store *st, const struct plot_options *opt, char **image,
                  struct lethe_error *err);

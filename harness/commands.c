@@ -36,8 +36,15 @@ const struct command commands[] = {
      "Writes a new OUT.db holding every run of the inputs; identical duplicates are kept\n"
      "once; conflicting versions of one run are reported and nothing is written.\n", NULL},
     {"plot", cmd_plot, "draw figures (PNG/SVG/PDF) from a results DB with gnuplot",
-     "usage: lethe plot scatter|bars|curves [options] [--db FILE] [--out DIR]\n"
-     "                  [--format png|svg|pdf] [--name NAME]\n", NULL},
+     "usage: lethe plot scatter --x METRIC --y METRIC [--logx] [--logy] [--errorbars] [--variant V]\n"
+     "       lethe plot bars --metric METRIC [--variants base,q8,q4_g64]\n"
+     "       lethe plot curves --curve NAME [--method M] [--logx] [--logy]\n"
+     "  common: [--suite S] [--split P] [--db FILE] [--out DIR (figures/)] [--format png|svg|pdf]\n"
+     "          [--name STEM] [--xlabel TEXT] [--ylabel TEXT]\n"
+     "Scatter: one point per method configuration (mean over seeds), 'original' and 'retrain'\n"
+     "marked; the TOFU figure is --x tofu.model_utility --y tofu.forget_quality --logy.\n"
+     "Bars: one group per method configuration, one bar per variant (quantization recovery).\n"
+     "Curves: lines from the curves table. Each image has STEM.gp and STEM.dat beside it.\n", NULL},
     {"stats", NULL, "metrics on plain files: KS test, AUC/ROC, ROUGE-L, bootstrap CI",
      "usage: lethe stats ks|auc|rouge|bootstrap FILE...\n", "the metrics library (metrics/)"},
     {"list", cmd_list, "list suites, methods, grids, metrics and attacks",

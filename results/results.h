@@ -117,15 +117,33 @@ struct lb_options {
     size_t n_views;
 };
 
-/* Writes the leaderboard as text in the chosen format into out (appended). */
+/* Writes the leaderboard as text in the chosen format into out (appended): per (suite, split)
+ * one row per method configuration over its done runs (mean, sample sd, the CI: the stored one
+ * for one seed, the mean of the per-seed bounds for several), ranked by the view's rank_by
+ * (->O against the 'retrain' row's mean), 'original' and 'retrain' apart. Returns the number
+ * of tables (0 for a database without runs), or negative: LETHE_EINPUT when opt's suite,
+ * split or variant (other than "base") matches nothing. */
 int leaderboard_render(struct store *st, const struct lb_options *opt, struct strbuf *out,
                        struct lethe_error *err);
 
 /* Compares two DBs. tolerance_path may be NULL (the default tolerance: abs 0). Writes the
- * report into out; *regressions is set to the count of regressed metrics and runs. */
+ * report into out; *regressions is set to the count of regressed metrics and runs. Done runs
+ * match on (suite, split, method, method_config_json, seed). Regressions: a metric worse than
+ * its tolerance in the registry's direction, a metric missing or become undefined in new, a
+ * run done in base and failed in new. A bad tolerance file is LETHE_EINPUT naming its JSON path.
+ * Tolerance file: {"default": {"abs": a, "rel": r}, "metrics": {"<name>": {...}},
+ * "patterns": [{"pattern": "<glob>", "abs": a}]}; allowance = max(abs, rel x |base|). */
 int compare_dbs(struct store *base, struct store *neu, const char *tolerance_path,
                 enum lb_format format, struct strbuf *out, long *regressions,
                 struct lethe_error *err);
+/* The same with options (added later; compare_dbs = this with quiet 0). */
+struct compare_options {
+    const char *tolerance_path;     /* NULL = abs 0 for every metric */
+    enum lb_format format;
+    int quiet;                      /* leave out the rows needing no attention (ok, info...) */
+};
+int compare_dbs_opt(struct store *base, struct store *neu, const struct compare_options *opt,
+                    struct strbuf *out, long *regressions, struct lethe_error *err);
 
 /* Merges inputs into a new database at out_path (written to a temporary name and renamed;
  * with force an existing out_path is replaced). Conflicting runs: error, nothing written. The

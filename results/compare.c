@@ -203,6 +203,9 @@ struct cmp_run {
     struct cmp_metric *m;   /* loaded on demand, sorted by (variant, name) */
     size_t nm;
     int loaded;
+    int dup_name;           /* another configuration of this method name exists (either DB) */
+    struct cmp_run *oracle; /* the 'retrain' run of the same suite, split, seed (cached) */
+    int oracle_done;
 };
 
 struct cmp_db {
@@ -338,16 +341,56 @@ static struct cmp_run *db_find(struct cmp_db *d, const struct cmp_run *key)
     return NULL;
 }
 
-/* The done 'retrain' run of the same suite, split and seed (any configuration; the first). */
+/* Runs of d with r's (suite, split, method): [*lo, *hi) of the sorted runs. */
+static void db_group(const struct cmp_db *d, const char *suite, const char *split,
+                     const char *method, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = d->n;
+    while (a < b) {     /* the first run not before the group */
+        size_t mid = (a + b) / 2;
+        const struct cmp_run *x = &d->runs[mid];
+        int c = strcmp(x->suite, suite);
+        if (!c)
+            c = strcmp(x->split, split);
+        if (!c)
+            c = strcmp(x->method, method);
+        if (c < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    while (a < d->n && strcmp(d->runs[a].suite, suite) == 0 &&
+           strcmp(d->runs[a].split, split) == 0 && strcmp(d->runs[a].method, method) == 0)
+        a++;
+    *hi = a;
+}
+
+/* The done 'retrain' run of d with r's suite, split and seed (the first configuration). */
 static struct cmp_run *db_oracle(struct cmp_db *d, const struct cmp_run *r)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        struct cmp_run *o = &d->runs[i];
-        if (o->status == RUN_DONE && o->seed == r->seed && strcmp(o->method, "retrain") == 0 &&
-            strcmp(o->suite, r->suite) == 0 && strcmp(o->split, r->split) == 0)
-            return o;
-    }
+    size_t lo, hi;
+    db_group(d, r->suite, r->split, "retrain", &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
+        if (d->runs[i].status == RUN_DONE && d->runs[i].seed == r->seed)
+            return &d->runs[i];
     return NULL;
+}
+
+/* Sets dup_name on every run of a that shares its method name with another configuration in
+ * a or b (labels then carry a hash of the configuration). */
+static void mark_dup_names(struct cmp_db *a, const struct cmp_db *b)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        struct cmp_run *r = &a->runs[i];
+        const struct cmp_db *dbs[2] = {a, b};
+        for (int k = 0; k < 2 && !r->dup_name; k++) {
+            size_t lo, hi;
+            db_group(dbs[k], r->suite, r->split, r->method, &lo, &hi);
+            for (size_t j = lo; j < hi && !r->dup_name; j++)
+                r->dup_name = strcmp(dbs[k]->runs[j].config, r->config) != 0;
+        }
+    }
 }
 
 static const struct cmp_metric *metric_find(const struct cmp_run *r, const char *variant,
@@ -408,7 +451,7 @@ static void note_unknown(struct cmp_report *rep, char *name)
     rep->unknown[rep->n_unknown++] = name;
 }
 
-static void judge(struct cmp_row *row, const struct tolerance *tol, const struct cmp_run *run,
+static void judge(struct cmp_row *row, const struct tolerance *tol, struct cmp_run *run,
                   const struct cmp_metric *mb, const struct cmp_metric *mn, struct cmp_db *db_b,
                   struct cmp_db *db_n, struct cmp_report *rep, struct lethe_error *err, int *rc)
 {
@@ -453,7 +496,16 @@ static void judge(struct cmp_row *row, const struct tolerance *tol, const struct
         return;
     }
     if (dir == METRIC_ORACLE) {
-        struct cmp_run *ob = db_oracle(db_b, run), *on = db_oracle(db_n, run);
+        struct cmp_run *rn = db_find(db_n, run);
+        if (!run->oracle_done) {
+            run->oracle = db_oracle(db_b, run);
+            run->oracle_done = 1;
+        }
+        if (rn && !rn->oracle_done) {
+            rn->oracle = db_oracle(db_n, rn);
+            rn->oracle_done = 1;
+        }
+        struct cmp_run *ob = run->oracle, *on = rn ? rn->oracle : NULL;
         if (ob && (*rc = metrics_load(db_b, ob, err)) < 0)
             return;
         if (on && (*rc = metrics_load(db_n, on, err)) < 0)
@@ -541,24 +593,10 @@ struct placed {
     enum section sec;
 };
 
-static int cmp_label_dup(const struct cmp_db *a, const struct cmp_db *b, const struct cmp_run *r)
-{
-    const struct cmp_db *dbs[2] = {a, b};
-    for (int k = 0; k < 2; k++)
-        for (size_t i = 0; i < dbs[k]->n; i++) {
-            const struct cmp_run *o = &dbs[k]->runs[i];
-            if (strcmp(o->method, r->method) == 0 && strcmp(o->config, r->config) != 0 &&
-                strcmp(o->suite, r->suite) == 0 && strcmp(o->split, r->split) == 0)
-                return 1;
-        }
-    return 0;
-}
-
-static void method_label(struct strbuf *sb, const struct cmp_db *a, const struct cmp_db *b,
-                         const struct cmp_run *r)
+static void method_label(struct strbuf *sb, const struct cmp_run *r)
 {
     strbuf_adds(sb, r->method);
-    if (cmp_label_dup(a, b, r)) {
+    if (r->dup_name) {
         char hex[65];
         sha256_hex(r->config, strlen(r->config), hex);
         strbuf_addf(sb, " [%.6s]", hex);
@@ -624,8 +662,7 @@ static void render_csv(const struct placed *pl, size_t np, int quiet, struct str
 }
 
 /* Text or Markdown: one titled table per section; run sections have their own columns. */
-static void render_sections(const struct cmp_db *db_b, const struct cmp_db *db_n,
-                            const struct placed *pl, size_t np, int quiet, int md,
+static void render_sections(const struct placed *pl, size_t np, int quiet, int md,
                             struct strbuf *out)
 {
     static const char *const mhead[] = {"verdict", "suite", "split", "method", "seed", "variant",
@@ -654,7 +691,7 @@ static void render_sections(const struct cmp_db *db_b, const struct cmp_db *db_n
             const struct cmp_row *row = pl[i].row;
             const struct cmp_run *r = row->run;
             struct strbuf lb = STRBUF_INIT;
-            method_label(&lb, db_b, db_n, r);
+            method_label(&lb, r);
             size_t c = 0;
             texttab_add_row(&t, 0);
             if (!runs)
@@ -774,6 +811,8 @@ int compare_dbs_opt(struct store *base, struct store *neu, const struct compare_
         return rc;
     if ((rc = db_load(base, &db_b, err)) < 0 || (rc = db_load(neu, &db_n, err)) < 0)
         goto done;
+    mark_dup_names(&db_b, &db_n);
+    mark_dup_names(&db_n, &db_b);
 
     /* runs of base that are done: matched, failed in new, or only in base */
     for (size_t i = 0; i < db_b.n; i++) {
@@ -846,7 +885,7 @@ int compare_dbs_opt(struct store *base, struct store *neu, const struct compare_
         if (csv)
             render_csv(pl, np, opt->quiet, out);
         else
-            render_sections(&db_b, &db_n, pl, np, opt->quiet, md, out);
+            render_sections(pl, np, opt->quiet, md, out);
         if (!csv) {
             if (rep.n_unknown) {
                 strbuf_adds(out, "unknown metric names (treated as info):");

@@ -18,11 +18,14 @@ struct mv {
     double value;
 };
 
-static void add_run(struct store *st, const char *suite, const char *method, long seed,
-                    const struct mv *m, size_t nm, int failed)
+static void add_run_cfg(struct store *st, const char *suite, const char *method, const char *cfg,
+                        long seed, const struct mv *m, size_t nm, int failed)
 {
     char key[512], hash[65], config[128];
-    snprintf(config, sizeof(config), "{\"method\":\"%s\"}", method);
+    if (cfg)
+        snprintf(config, sizeof(config), "%s", cfg);
+    else
+        snprintf(config, sizeof(config), "{\"method\":\"%s\"}", method);
     snprintf(key, sizeof(key), "%s|forget10|%s", suite, config);
     sha256_hex(key, strlen(key), hash);
     struct run_info ri = {.grid = "test", .suite = suite, .split = "forget10", .method = method,
@@ -40,6 +43,12 @@ static void add_run(struct store *st, const char *suite, const char *method, lon
         run_results_metric(res, m[i].variant, "", m[i].name, m[i].value, NAN, NAN, 10);
     LETHE_ASSERT(store_finish_run(st, id, res, 1.0, &err) == 0);
     run_results_free(res);
+}
+
+static void add_run(struct store *st, const char *suite, const char *method, long seed,
+                    const struct mv *m, size_t nm, int failed)
+{
+    add_run_cfg(st, suite, method, NULL, seed, m, nm, failed);
 }
 
 #define FQ "tofu.forget_quality"
@@ -338,6 +347,35 @@ static void test_identical_dbs(void)
     store_close(b2);
 }
 
+/* One method name with another configuration on each side: two one-sided runs, told apart
+ * by a hash of their configurations. */
+static void test_changed_configuration(void)
+{
+    struct lethe_error err = {0};
+    char *pa = path_join(tmpdir, "cfg_a.db"), *pb = path_join(tmpdir, "cfg_b.db");
+    struct store *a = store_open(pa, STORE_CREATE, &err), *b = store_open(pb, STORE_CREATE, &err);
+    struct mv m[] = {{"base", FQ, 0.5}};
+    add_run_cfg(a, "s", "npo", "{\"lr\":1}", 0, m, 1, 0);
+    add_run_cfg(b, "s", "npo", "{\"lr\":2}", 0, m, 1, 0);
+    struct strbuf out = STRBUF_INIT;
+    long reg = -1;
+    CHECK_EQ_INT(compare_dbs(a, b, NULL, LB_TABLE, &out, &reg, &err), 0);
+    CHECK_EQ_INT(reg, 0);
+    char h1[65], h2[65], l1[64], l2[64];
+    sha256_hex("{\"lr\":1}", 8, h1);
+    sha256_hex("{\"lr\":2}", 8, h2);
+    snprintf(l1, sizeof(l1), "s      forget10  npo [%.6s]     0  not in new", h1);
+    snprintf(l2, sizeof(l2), "s      forget10  npo [%.6s]     0  not in base", h2);
+    CHECK_CONTAINS(out.buf, l1);
+    CHECK_CONTAINS(out.buf, l2);
+    CHECK_CONTAINS(out.buf, "runs: 0 matched, 0 failed in new, 1 only in base, 1 only in new");
+    strbuf_release(&out);
+    store_close(a);
+    store_close(b);
+    free(pa);
+    free(pb);
+}
+
 /* Bad tolerance files, each with its exact message. */
 static void test_tolerance_errors(void)
 {
@@ -414,6 +452,7 @@ int main(void)
     RUN(test_tolerances);
     RUN(test_table_order_and_quiet);
     RUN(test_identical_dbs);
+    RUN(test_changed_configuration);
     RUN(test_tolerance_errors);
     free(base_path);
     free(new_path);

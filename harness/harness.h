@@ -22,6 +22,9 @@
 
 #include "base/base.h"
 
+struct suite_kind;
+struct method;
+
 /* ---- command line ----------------------------------------------------------------- */
 
 struct command {
@@ -66,7 +69,9 @@ int cli_double(const char *opt, const char *s, double *out, struct lethe_error *
 /* ---- suites.json -------------------------------------------------------------------- */
 
 /* A suite: data + splits + model recipe + metrics and attacks. `json` holds the resolved
- * object (paths expanded, defaults filled) that feeds the config hash. */
+ * object that feeds the config hash: name, kind, data (paths as written, ${LETHE_DATA}
+ * unexpanded, so the hash is the same on any machine), model, train and attacks, with every
+ * default filled in; not the summary, the splits or the leaderboard. */
 struct suite_cfg {
     char *name;
     char *kind;             /* tofu, muse, wmdp, semeval, image, multimodal */
@@ -78,22 +83,32 @@ struct suite_cfg {
     char *rank_by;          /* the ranking metric (one of headline) */
     char *data_dir;         /* expanded data folder, or NULL for synthetic data */
     void *json;             /* json_t *, owned */
+    const struct suite_kind *kind_info;     /* the kind's registry row (suites/suite.h) */
 };
 
-/* A named method configuration: {"name": "npo_lr1e-5", "method": "npo", "beta": 0.1, ...}. */
+/* A named method configuration: {"name": "npo", "method": "npo", "beta": 0.1, ...}. A "sweep"
+ * in the file expands into one configuration per value, named "npo@lr=1e-05". The implicit
+ * reference runs 'original' and 'retrain' come first in every config. */
 struct method_cfg {
     char *name;
-    char *method;           /* the method's registry name */
+    char *method;           /* the method's registry name ('original' / 'retrain' for those) */
     char *summary;
-    void *json;             /* json_t *, owned: the parameters, "method" included */
+    void *json;             /* json_t *, owned: {"name", "method", every parameter with the
+                               defaults filled}; what the config hash sees */
+    char *family;           /* the name as written in the file (== name unless swept) */
+    const struct method *info;  /* the registry row (methods/method.h); NULL for a reference */
+    int reference;          /* 1 for the implicit 'original' and 'retrain' */
 };
 
-/* One grid entry: suites x splits x methods x seeds. splits NULL = every split of each suite. */
+/* One grid entry: suites x splits x methods x seeds. splits NULL = every split of each suite.
+ * methods name configurations or whole sweep families. An entry {"grid": NAME} instead
+ * includes another grid's jobs (grid set, the lists empty). */
 struct grid_entry {
     char **suites; size_t n_suites;
     char **splits; size_t n_splits;
     char **methods; size_t n_methods;
     long *seeds; size_t n_seeds;
+    char *grid;
 };
 
 struct grid_cfg {
@@ -106,7 +121,12 @@ struct grid_cfg {
 struct config {
     char *path;             /* the file as given */
     char *dir;              /* its folder: relative paths resolve against it */
-    char *data_root;        /* what ${LETHE_DATA} expanded to */
+    char *data_root;        /* what ${LETHE_DATA} expands to: the first of data_roots that
+                               exists, else the first */
+    char **data_roots;      /* the candidates, in order: $LETHE_DATA if set, else data/ beside
+                               the file, then ../shared/data beside it; a path is expanded
+                               with the first candidate under which it exists */
+    size_t n_data_roots;
     struct suite_cfg *suites; size_t n_suites;
     struct method_cfg *methods; size_t n_methods;
     struct grid_cfg *grids; size_t n_grids;
@@ -140,9 +160,19 @@ int config_expand_grid(const struct config *cfg, const char *grid, struct job **
                        struct lethe_error *err);
 void jobs_free(struct job *jobs, size_t n);
 
-/* Canonical JSON (sorted keys, no whitespace, numbers in shortest round-trip form) of a
- * json_t *; returned, the caller frees. */
+/* Canonical JSON of a json_t *: keys sorted, no whitespace, strings in UTF-8 with only '"',
+ * '\\' and control characters escaped, integers in decimal, reals in the shortest form that
+ * reads back to the same double, always with a '.' or an exponent. This is Python's
+ * json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False) (except that -0.0 is
+ * written 0.0), so hashes can be checked independently. Returned, the caller frees. */
 char *config_canonical_json(const void *json);
+
+/* The sha256 (hex) of the canonical JSON of a json_t *. */
+void config_hash_json(const void *json, char hex[65]);
+
+/* Expands ${LETHE_DATA} in a path as written in cfg's file and resolves a relative path against
+ * the file's folder; NULL and err for an unknown ${VAR}. Returned, the caller frees. */
+char *config_resolve_path(const struct config *cfg, const char *written, struct lethe_error *err);
 
 /* ---- commands ----------------------------------------------------------------------- */
 

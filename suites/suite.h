@@ -1,0 +1,139 @@
+/* suites: the suite kinds (data, forget splits, generators, model recipes) and the parameter
+ * tables that every plug-in (suite kind, method, attack) uses to describe its options.
+ *
+ * How to use it in ten lines:
+ *
+ *     const struct suite_kind *k = suite_kind_lookup("tofu");
+ *     if (!k) ...                                        // not a kind Lethe knows
+ *     if (!suite_kind_has_split(k, "forget10")) ...     // forget splits are fixed by the data
+ *     const struct param_spec *p = param_find(k->gen_params, "authors");
+ *     printf("%s (%s, default %s): %s\n", p->name, param_type_name(p->type), p->def, p->help);
+ *     for (size_t i = 0; i < SUITE_KIND_COUNT; i++)
+ *         printf("%s\n", suite_kind_table[i].name);
+ *
+ * The loaders, generators and evaluators of each kind arrive with their issues; until then a
+ * kind is the metadata suites.json is checked against (harness/config.c).
+ *
+ * Adding a new suite kind:
+ *  1. add SUITE_<KIND> before SUITE_KIND_COUNT below (never renumber the others);
+ *  2. add its row to suite_kind_table in suites/registry.c: name, summary, forget splits, data
+ *     formats, generator and data parameters, model architectures (the static_assert there
+ *     keeps the table and the enum in step);
+ *  3. describe its data, splits and metrics in SUITES.md and METRICS.md, and add its metric
+ *     names to metrics/registry.c;
+ *  4. list the methods and attacks that apply to it (their `kinds` masks);
+ *  5. add a suite of that kind to suites.json and a valid file to tests/config/valid/;
+ *  6. `lethe list kinds` and `lethe list params KIND` show it.
+ */
+#ifndef LETHE_SUITE_H
+#define LETHE_SUITE_H
+
+#include <stddef.h>
+
+/* ---- parameter tables ------------------------------------------------------------------ */
+
+/* The types a plug-in parameter can have. The range is part of the type, so a table row says
+ * everything suites.json is checked against. */
+enum param_type {
+    PARAM_INT,          /* integer >= 0 */
+    PARAM_COUNT,        /* integer >= 1 */
+    PARAM_PERCENT,      /* integer in [1, 100] */
+    PARAM_REAL,         /* any finite number */
+    PARAM_POSITIVE,     /* number > 0 */
+    PARAM_NONNEG,       /* number >= 0 */
+    PARAM_FRACTION,     /* number in [0, 1] */
+    PARAM_BOOL,         /* true or false */
+    PARAM_STRING,       /* any non-empty string */
+    PARAM_ENUM,         /* one of `choices` */
+    PARAM_PATH,         /* a file or folder: ${LETHE_DATA} expanded, relative to suites.json */
+    PARAM_COUNT_LIST,   /* non-empty array of integers >= 1, no repeats */
+    PARAM_ENUM_LIST,    /* non-empty array of `choices`, no repeats */
+    PARAM_VOCAB,        /* "gpt2", or {"bpe": N} with N >= 256 (a BPE learned from the suite) */
+    PARAM_TYPE_COUNT
+};
+
+/* One parameter. Tables end with a row whose name is NULL. */
+struct param_spec {
+    const char *name;
+    enum param_type type;
+    const char *def;        /* the default as JSON text ("0.1", "true", "\"kl\"", "[8, 4]");
+                               NULL = no constant default: required where the table says so,
+                               otherwise derived at run time (e.g. from the suite's recipe) */
+    const char *choices;    /* PARAM_ENUM, PARAM_ENUM_LIST: "kl|js|pearson|tv" */
+    const char *help;       /* one line */
+};
+
+/* The row of table named name, or NULL (table may be NULL). */
+const struct param_spec *param_find(const struct param_spec *table, const char *name);
+/* "integer", "count", "real", ..., for `lethe list params`. */
+const char *param_type_name(enum param_type type);
+/* True if s is one of the '|'-separated choices. */
+int param_choice_ok(const char *choices, const char *s);
+
+/* ---- suite kinds ----------------------------------------------------------------------- */
+
+/* Bumped when struct suite_kind changes incompatibly (out-of-tree kinds check it). */
+#define SUITE_KIND_ABI 1
+
+enum suite_kind_id {
+    SUITE_TOFU,
+    SUITE_MUSE,
+    SUITE_WMDP,
+    SUITE_SEMEVAL,
+    SUITE_IMAGE,
+    SUITE_MULTIMODAL,
+    SUITE_KIND_COUNT
+};
+
+/* Masks of kinds, for the `kinds` field of methods and attacks. */
+#define KIND_BIT(id) (1u << (id))
+#define KINDS_LM (KIND_BIT(SUITE_TOFU) | KIND_BIT(SUITE_MUSE) | KIND_BIT(SUITE_WMDP) | \
+                  KIND_BIT(SUITE_SEMEVAL))
+#define KINDS_CLASSIFIER (KIND_BIT(SUITE_IMAGE) | KIND_BIT(SUITE_MULTIMODAL))
+#define KINDS_ALL (KINDS_LM | KINDS_CLASSIFIER)
+
+struct suite_kind {
+    unsigned abi;                       /* SUITE_KIND_ABI */
+    enum suite_kind_id id;
+    const char *name;                   /* also the prefix of its metric names */
+    const char *summary;
+    const char *const *splits;          /* the forget splits, NULL-terminated */
+    const char *const *formats;         /* formats a data "dir" may hold, the default first,
+                                           NULL-terminated */
+    const struct param_spec *gen_params;    /* the generator's parameters besides "seed";
+                                               NULL = no generator (real data only) */
+    const struct param_spec *data_params;   /* data options for real and generated data */
+    const char *const *archs;           /* model architectures, NULL-terminated */
+};
+
+extern const struct suite_kind suite_kind_table[SUITE_KIND_COUNT];
+
+/* The kind named name, or NULL. */
+const struct suite_kind *suite_kind_lookup(const char *name);
+/* True if split is one of the kind's forget splits. */
+int suite_kind_has_split(const struct suite_kind *kind, const char *split);
+/* True if format is one of the kind's data formats. */
+int suite_kind_has_format(const struct suite_kind *kind, const char *format);
+/* True if arch is one of the kind's model architectures. */
+int suite_kind_has_arch(const struct suite_kind *kind, const char *arch);
+/* The names of the kinds in mask, comma-separated ("tofu, muse"); returned, the caller frees. */
+char *suite_kinds_str(unsigned mask);
+
+/* ---- model architectures and training recipes ------------------------------------------- */
+
+/* A model architecture a suite can train: its parameters (besides "arch"). */
+struct model_arch {
+    const char *name;                   /* "gpt", "mlp", "cnn", "multimodal" */
+    const char *summary;
+    const struct param_spec *params;    /* rows without a default are required */
+};
+
+extern const struct model_arch model_arch_table[];
+extern const size_t model_arch_table_count;
+const struct model_arch *model_arch_lookup(const char *name);
+
+/* The training recipe of a suite's reference models (suites.json "train"); rows without a
+ * default are required. */
+extern const struct param_spec train_params[];
+
+#endif

@@ -69,11 +69,12 @@ void lethe_log(int level, const char *fmt, ...) LETHE_PRINTF(2, 3);
 
 /* ---- memory: out of memory is fatal, as in git's xmalloc ------------------------- */
 
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
-char *xstrndup(const char *s, size_t n);
+#define LETHE_NONNULL_ALLOC __attribute__((returns_nonnull, warn_unused_result))
+void *xmalloc(size_t n) LETHE_NONNULL_ALLOC __attribute__((malloc));
+void *xcalloc(size_t n, size_t size) LETHE_NONNULL_ALLOC __attribute__((malloc));
+void *xrealloc(void *p, size_t n) LETHE_NONNULL_ALLOC;
+char *xstrdup(const char *s) LETHE_NONNULL_ALLOC __attribute__((malloc));
+char *xstrndup(const char *s, size_t n) LETHE_NONNULL_ALLOC __attribute__((malloc));
 /* Grows *p (an array of elem-size items with capacity *cap) to hold at least need items. */
 void xgrow(void *pp, size_t *cap, size_t need, size_t elem);
 

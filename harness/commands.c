@@ -26,11 +26,15 @@ const struct command commands[] = {
      "One table per suite and split: a row per method configuration aggregated over seeds\n"
      "(mean ± sd, number of seeds, the stored confidence interval), the suite's headline\n"
      "metrics as columns, sorted by its ranking metric; the reference rows 'original' and\n"
-     "'retrain' are set apart. --variant shows an attack's derived model (e.g. q4_g64).\n", NULL},
+     "'retrain' are set apart. --variant shows an attack's derived model (e.g. q4_g64).\n"
+     "CI: the stored CI for one seed, the mean of the per-seed bounds for several.\n", NULL},
     {"compare", cmd_compare, "nightly regression: compare two results DBs against tolerances",
-     "usage: lethe compare BASE.db NEW.db [--tolerance FILE] [--format table|csv|json]\n"
+     "usage: lethe compare BASE.db NEW.db [--tolerance FILE] [--format table|csv|json] [--quiet]\n"
      "Matches runs by (suite, split, method configuration, seed) and reports, per metric,\n"
-     "base, new, difference and verdict. Exit 1 when anything regressed.\n", NULL},
+     "base, new, difference and verdict; regressions first. --quiet leaves out the rows that\n"
+     "need no attention. Tolerance file: {\"default\": {\"abs\": A, \"rel\": R},\n"
+     "\"metrics\": {NAME: {...}}, \"patterns\": [{\"pattern\": GLOB, \"abs\": A}]}; the allowance\n"
+     "is max(abs, rel x |base|), exact names before patterns. Exit 1 when anything regressed.\n", NULL},
     {"merge", cmd_merge, "merge shard DBs into one",
      "usage: lethe merge OUT.db IN.db... [--force]\n"
      "Writes a new OUT.db holding every run of the inputs; identical duplicates are kept\n"

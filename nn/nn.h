@@ -1,0 +1,92 @@
+/* nn: Lethe's engine. GPT-2 and small classifiers in plain C with OpenBLAS and OpenMP:
+ * forward, backward, training, checkpoints, tokenizers, generation, quantization.
+ *
+ * How to use it in ten lines:
+ *
+ *     struct gpt_config cfg = {.n_layer = 4, .n_head = 4, .n_embd = 256, .n_ctx = 256,
+ *                              .vocab = 4096, .ln_eps = 1e-5f};
+ *     struct gpt *m = gpt_new(&cfg, 1234);                       // GPT-2 init from a seed
+ *     gpt_forward(m, tokens, lengths, B, T);                     // logits for (B, T) tokens
+ *     double loss = gpt_nll(m, targets, weights, dlp);           // per-token log-probs, loss
+ *     nn_params_zero_grad(&m->params);
+ *     gpt_backward_dlogprob(m, targets, dlp);                    // any loss over log-probs
+ *     adamw_step(&opt, &m->params, lr);                          // one loop over the flat buffer
+ *     safetensors_save_gpt("m.safetensors", m, meta, &err);      // Hugging Face names, atomic
+ *     gpt_free(m);
+ *
+ * Legend of shape letters used in comments: B batch, T time (sequence positions), C channels
+ * (n_embd), V vocabulary, L layers, NH heads, HS head size (C/NH), 3C (q,k,v), 4C (MLP).
+ * Conventions (STYLE.md): outputs first, then inputs and weights, then sizes; gradients are
+ * named d<name>; backward ACCUMULATES into gradients and the caller zeroes them.
+ * The engine knows nothing of JSON, SQLite or suites; errors are returned through
+ * struct lethe_error.
+ */
+#ifndef LETHE_NN_H
+#define LETHE_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+
+/* ---- parameters: one flat buffer of named tensors -------------------------------------- */
+
+enum nn_tensor_kind {
+    NN_T_LINEAR,    /* a weight matrix of a linear map (quantized by the probe) */
+    NN_T_EMBED,     /* an embedding table (wte, wpe; quantized by the probe) */
+    NN_T_NORM,      /* a LayerNorm gain or bias */
+    NN_T_BIAS,      /* a bias vector */
+    NN_T_CONV,      /* a convolution kernel */
+    NN_T_KIND_COUNT
+};
+
+#define NN_NAME_MAX 96
+#define NN_MAX_DIMS 4
+
+struct nn_tensor {
+    char name[NN_NAME_MAX];     /* Hugging Face name for GPT-2, e.g. "h.0.attn.c_attn.weight" */
+    enum nn_tensor_kind kind;
+    int ndim;
+    int shape[NN_MAX_DIMS];     /* row-major; GPT-2 Conv1D weights are [in, out] as in HF */
+    size_t offset;              /* into data/grad, in floats */
+    size_t numel;
+    int frozen;                 /* 1 = no gradient is applied by the optimizer */
+};
+
+struct nn_params {
+    float *data;                /* (n) all parameters */
+    float *grad;                /* (n) their gradients; NULL until nn_params_alloc_grad */
+    size_t n;
+    struct nn_tensor *tensors;
+    int n_tensors;
+};
+
+/* Appends a tensor to the table (before nn_params_alloc). Returns its index. */
+int nn_params_add(struct nn_params *p, const char *name, enum nn_tensor_kind kind, int ndim,
+                  const int *shape);
+/* Allocates data (zeroed, 64-byte aligned) for every tensor added. */
+void nn_params_alloc(struct nn_params *p);
+void nn_params_alloc_grad(struct nn_params *p);
+void nn_params_zero_grad(struct nn_params *p);
+void nn_params_release(struct nn_params *p);
+/* The tensor of that name, or NULL. */
+struct nn_tensor *nn_params_find(const struct nn_params *p, const char *name);
+static inline float *nn_tensor_data(const struct nn_params *p, const struct nn_tensor *t)
+{
+    return p->data + t->offset;
+}
+/* Freezes (1) or thaws (0) every tensor whose name matches the glob; returns how many matched. */
+int nn_params_freeze(struct nn_params *p, const char *glob, int frozen);
+/* Copies data (and not grad) from src, which must have the same table. */
+void nn_params_copy(struct nn_params *dst, const struct nn_params *src);
+
+/* Deterministic random numbers (xoshiro256** seeded through splitmix64). */
+struct nn_rng {
+    uint64_t s[4];
+};
+void nn_rng_seed(struct nn_rng *r, uint64_t seed);
+uint64_t nn_rng_next(struct nn_rng *r);
+double nn_rng_uniform(struct nn_rng *r);        /* [0, 1) with 53 bits */
+double nn_rng_normal(struct nn_rng *r);         /* standard normal */
+
+#endif

@@ -40,7 +40,8 @@ const struct command commands[] = {
      "Writes a new OUT.db holding every run of the inputs; identical duplicates are kept\n"
      "once; conflicting versions of one run are reported and nothing is written.\n", NULL},
     {"plot", cmd_plot, "draw figures (PNG/SVG/PDF) from a results DB with gnuplot",
-     "usage: lethe plot scatter --x METRIC --y METRIC [--logx] [--logy] [--errorbars] [--variant V]\n"
+     "usage: lethe plot scatter|bars|curves [options]\n"
+     "       lethe plot scatter --x METRIC --y METRIC [--logx] [--logy] [--errorbars] [--variant V]\n"
      "       lethe plot bars --metric METRIC [--variants base,q8,q4_g64]\n"
      "       lethe plot curves --curve NAME [--method M] [--logx] [--logy]\n"
      "  common: [--suite S] [--split P] [--db FILE] [--out DIR (figures/)] [--format png|svg|pdf]\n"
@@ -52,7 +53,12 @@ const struct command commands[] = {
     {"stats", NULL, "metrics on plain files: KS test, AUC/ROC, ROUGE-L, bootstrap CI",
      "usage: lethe stats ks|auc|rouge|bootstrap FILE...\n", "the metrics library (metrics/)"},
     {"list", cmd_list, "list suites, methods, grids, metrics and attacks",
-     "usage: lethe list suites|methods|grids|metrics|attacks|commands [--config FILE]\n", NULL},
+     "usage: lethe list suites|methods|grids|jobs GRID|metrics|attacks|kinds|params NAME|commands\n"
+     "                  [--config FILE] [--registry] [--resolved]\n"
+     "suites, methods, grids: what suites.json defines (grids with their job counts); jobs GRID:\n"
+     "the jobs of a grid with their config hashes (--resolved: the JSON each hash is taken of);\n"
+     "metrics, attacks, kinds: Lethe's registries; methods --registry: every method Lethe knows;\n"
+     "params NAME: the parameters of a method, with defaults.\n", NULL},
     {"data", NULL, "generate, inspect and validate suite data",
      "usage: lethe data gen|check KIND [--seed N] [--out DIR]\n", "the suites and their generators (suites/)"},
     {"bench", NULL, "engine throughput (tokens/s, MFU) against a measured sgemm peak",

@@ -89,4 +89,68 @@ uint64_t nn_rng_next(struct nn_rng *r);
 double nn_rng_uniform(struct nn_rng *r);        /* [0, 1) with 53 bits */
 double nn_rng_normal(struct nn_rng *r);         /* standard normal */
 
+/* ==== GPT-2 (nn/gpt.c, nn/ops.c) ====================================================== */
+/* Section owned by the engineer of the GPT core; the declarations below are the contract.
+ * Sequence layout (METRICS.md 0.2): position t predicts token t+1; callers pass targets
+ * (B, T) with targets[b,t] = the token to score at position t, or -1 for "not scored". */
+
+struct gpt_config {
+    int n_layer, n_head, n_embd, n_ctx, vocab;
+    float ln_eps;               /* 1e-5 */
+};
+
+struct gpt;                     /* parameters + activations; see gpt.c */
+
+/* NULL if cfg is usable, else a message naming the bad field. */
+const char *gpt_config_check(const struct gpt_config *cfg);
+/* A GPT-2 with GPT-2's initialisation from seed (normal 0.02; residual projections
+ * c_proj scaled by 1/sqrt(2L); biases 0; LayerNorm gains 1). Returned; gpt_free. */
+struct gpt *gpt_new(const struct gpt_config *cfg, uint64_t seed);
+void gpt_free(struct gpt *m);
+const struct gpt_config *gpt_cfg(const struct gpt *m);
+struct nn_params *gpt_params(struct gpt *m);
+
+/* Forward over tokens (B, T); lengths (B) = real length of each row (positions at or past it
+ * are padding, never attended to by real positions; NULL = every row is T long). Keeps the
+ * activations for a backward. T <= n_ctx. */
+void gpt_forward(struct gpt *m, const int *tokens, const int *lengths, int B, int T);
+/* Logits of the last forward, (B, T, V); borrowed until the next forward. */
+const float *gpt_logits(const struct gpt *m);
+/* lp[b,t] = log_softmax(logits[b,t])[targets[b,t]] (max-subtracted, summed in double), 0 where
+ * targets < 0. Returns the sum of the scored lp. */
+double gpt_logprobs(const struct gpt *m, const int *targets, float *lp);
+/* Residual stream after block `layer` (0-based), (B, T, C); borrowed until the next forward. */
+const float *gpt_hidden(const struct gpt *m, int layer);
+/* Adds dh (B, T, C) to the gradient flowing into the residual after block `layer` during
+ * the next backward (RMU-style losses). dh is borrowed until that backward. */
+void gpt_inject_hidden_grad(struct gpt *m, int layer, const float *dh);
+/* Backward of the last forward from d(loss)/d(logits) (B, T, V); accumulates into the
+ * parameter gradients (frozen tensors get none). */
+void gpt_backward(struct gpt *m, const float *dlogits);
+/* Backward from d(loss)/d(lp) (B, T) for the targets of gpt_logprobs: d lp / d z =
+ * onehot(target) - softmax(z). */
+void gpt_backward_dlogprob(struct gpt *m, const int *targets, const float *dlp);
+/* Per-sample global gradient L2 norms (GradNorm attack): norms[b] = ||d(mean over scored
+ * positions of -lp of row b)/d theta||. Leaves the accumulated gradients untouched. */
+void gpt_sample_grad_norms(struct gpt *m, const int *tokens, const int *lengths,
+                           const int *targets, int B, int T, float *norms);
+
+/* ==== classifiers (nn/classifier.c) ==================================================== */
+/* Section owned by the engineer of the classifiers and optimizers. */
+
+/* ==== optimisation (nn/optim.c) ======================================================== */
+/* Section owned by the engineer of the classifiers and optimizers. */
+
+/* ==== checkpoints (nn/safetensors.c) =================================================== */
+/* Section owned by the engineer of checkpoints and quantization. */
+
+/* ==== quantization (nn/quantize.c) ===================================================== */
+/* Section owned by the engineer of checkpoints and quantization. */
+
+/* ==== tokenizers (nn/tokenizer.c, nn/bpe_train.c) ====================================== */
+/* Section owned by the engineer of the tokenizers. */
+
+/* ==== generation (nn/generate.c) ======================================================= */
+/* Section owned by the engineer of the GPT core. */
+
 #endif

@@ -89,6 +89,33 @@ uint64_t nn_rng_next(struct nn_rng *r);
 double nn_rng_uniform(struct nn_rng *r);        /* [0, 1) with 53 bits */
 double nn_rng_normal(struct nn_rng *r);         /* standard normal */
 
+/* ==== minimal JSON reading (nn/json.c) ================================================= */
+/* The engine reads two JSON formats itself (safetensors headers, vocab.json/encoder.json)
+ * without jansson: a small strict RFC 8259 reader into a tree. */
+
+enum nn_json_type { NN_JSON_NULL, NN_JSON_BOOL, NN_JSON_NUMBER, NN_JSON_STRING, NN_JSON_ARRAY,
+                    NN_JSON_OBJECT, NN_JSON_TYPE_COUNT };
+
+struct nn_json {
+    enum nn_json_type type;
+    int boolean;                /* BOOL */
+    double num;                 /* NUMBER */
+    int is_int;                 /* NUMBER written without fraction or exponent */
+    long long inum;             /* NUMBER when is_int (exact up to 2^63) */
+    char *str;                  /* STRING: UTF-8, NUL-terminated (may hold NUL: see len) */
+    size_t len;                 /* STRING: bytes */
+    struct nn_json *items;      /* ARRAY/OBJECT: n values, in file order */
+    char **keys;                /* OBJECT: n keys (NUL-terminated UTF-8) */
+    size_t n;
+};
+
+/* Parses text (len bytes); *out is returned (nn_json_free). Errors name line and column:
+ * "line 3, column 14: expected ':'". Duplicate object keys are an error. */
+int nn_json_parse(const char *text, size_t len, struct nn_json **out, struct lethe_error *err);
+void nn_json_free(struct nn_json *j);
+/* The value of key in an object, or NULL (also when obj is not an object). */
+const struct nn_json *nn_json_get(const struct nn_json *obj, const char *key);
+
 /* ==== GPT-2 (nn/gpt.c, nn/ops.c) ====================================================== */
 /* Section owned by the engineer of the GPT core; the declarations below are the contract.
  * Sequence layout (METRICS.md 0.2): position t predicts token t+1; callers pass targets

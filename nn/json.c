@@ -202,7 +202,47 @@ static int parse_number_impl(struct json_reader *r, struct nn_json *v)
 
 static int parse_value_impl(struct json_reader *r, struct nn_json *v, int depth);
 
-static int parse_container_impl(struct json_reader *r, struct nn_json *v, int depth, int object)
+/* An open-addressing set of the keys of one object (indices into keys), so that duplicate
+ * detection stays linear for vocabularies of 50k keys. */
+struct keyset {
+    size_t *slots;  /* index + 1, 0 = empty */
+    size_t cap, n;
+};
+
+static int keyset_insert_impl(struct keyset *ks, char **keys, const char *key)
+{
+    if (2 * (ks->n + 1) > ks->cap) {
+        size_t ncap = ks->cap ? 2 * ks->cap : 16;
+        size_t *ns = xcalloc(ncap, sizeof(*ns));
+        for (size_t i = 0; i < ks->cap; i++)
+            if (ks->slots[i]) {
+                size_t h = (size_t)fnv1a64(keys[ks->slots[i] - 1]) & (ncap - 1);
+                while (ns[h])
+                    h = (h + 1) & (ncap - 1);
+                ns[h] = ks->slots[i];
+            }
+        free(ks->slots);
+        ks->slots = ns;
+        ks->cap = ncap;
+    }
+    size_t h = (size_t)fnv1a64(key) & (ks->cap - 1);
+    while (ks->slots[h]) {
+        if (strcmp(keys[ks->slots[h] - 1], key) == 0)
+            return -1;
+        h = (h + 1) & (ks->cap - 1);
+    }
+    ks->slots[h] = ks->n + 1;   /* the key will be stored at index n of the object */
+    ks->n++;
+    return 0;
+}
+
+static void keyset_release_impl(struct keyset *ks)
+{
+    free(ks->slots);
+}
+
+static int parse_items_impl(struct json_reader *r, struct nn_json *v, int depth, int object,
+                            struct keyset *ks)
 {
     size_t cap = 0, kcap = 0;
     char close = object ? '}' : ']';
@@ -223,16 +263,15 @@ static int parse_container_impl(struct json_reader *r, struct nn_json *v, int de
                 strbuf_release(&key);
                 return -LETHE_EINPUT;
             }
-            for (size_t i = 0; i < v->n; i++)
-                if (strcmp(v->keys[i], key.buf) == 0) {
-                    struct strbuf msg = STRBUF_INIT;
-                    strbuf_addf(&msg, "duplicate key '%s'", key.buf);
-                    int rc = json_fail_impl(r, msg.buf);
-                    strbuf_release(&msg);
-                    strbuf_release(&key);
-                    return rc;
-                }
             xgrow(&v->keys, &kcap, v->n + 1, sizeof(*v->keys));
+            if (keyset_insert_impl(ks, v->keys, key.buf) < 0) {
+                struct strbuf msg = STRBUF_INIT;
+                strbuf_addf(&msg, "duplicate key '%s'", key.buf);
+                int rc = json_fail_impl(r, msg.buf);
+                strbuf_release(&msg);
+                strbuf_release(&key);
+                return rc;
+            }
             v->keys[v->n] = strbuf_detach(&key);
             skip_ws(r);
             if (r->p >= r->end || *r->p != ':') {
@@ -257,6 +296,14 @@ static int parse_container_impl(struct json_reader *r, struct nn_json *v, int de
         }
         return json_fail_impl(r, object ? "expected ',' or '}'" : "expected ',' or ']'");
     }
+}
+
+static int parse_container_impl(struct json_reader *r, struct nn_json *v, int depth, int object)
+{
+    struct keyset ks = {NULL, 0, 0};
+    int rc = parse_items_impl(r, v, depth, object, &ks);
+    keyset_release_impl(&ks);
+    return rc;
 }
 
 static int parse_value_impl(struct json_reader *r, struct nn_json *v, int depth)

@@ -87,8 +87,29 @@ static void test_errors(void)
     CHECK_CONTAINS(err.msg, "nested too deeply");
 }
 
+static void test_large_object(void)
+{
+    /* 5000 keys (past several rehashes of the duplicate-key set), then one repeated */
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "{");
+    for (int i = 0; i < 5000; i++)
+        strbuf_addf(&sb, "\"k%d\": %d,", i, i);
+    size_t good_len = sb.len;
+    strbuf_adds(&sb, "\"k1234\": 0}");
+    struct nn_json *j = NULL;
+    struct lethe_error err = {0};
+    CHECK(nn_json_parse(sb.buf, sb.len, &j, &err) < 0);
+    CHECK_CONTAINS(err.msg, "duplicate key 'k1234'");
+    sb.buf[good_len - 1] = '}';
+    CHECK_EQ_INT(nn_json_parse(sb.buf, good_len, &j, &err), 0);
+    CHECK(j && j->n == 5000 && nn_json_get(j, "k4999")->inum == 4999);
+    nn_json_free(j);
+    strbuf_release(&sb);
+}
+
 int main(void)
 {
+    RUN(test_large_object);
     RUN(test_values);
     RUN(test_strings);
     RUN(test_errors);

@@ -7,6 +7,6 @@ out=${LETHE_FIGURES:-figures}
 
 "$lethe" run --grid quick --db "$db" || exit $?
 "$lethe" leaderboard --db "$db" || exit $?
-"$lethe" plot scatter --db "$db" --suite tofu_quick --x tofu.model_utility --y tofu.forget_quality \
+"$lethe" plot scatter --db "$db" --suite tofu_small --x tofu.model_utility --y tofu.forget_quality \
     --logy --out "$out" || exit $?
 echo "results: $db; figures: $out/"

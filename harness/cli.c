@@ -73,6 +73,25 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, char ***pos, in
     return 0;
 }
 
+int cli_parse_args(int argc, char **argv, const struct cli_opt *opts, char ***pos, int *npos,
+                   int *status)
+{
+    struct lethe_error err = {0};
+    int rc = cli_parse(argc, argv, opts, pos, npos, &err);
+    if (rc == 0)
+        return 0;
+    if (rc == 1) {
+        const struct command *c = command_find(argv[0]);
+        if (c)
+            fputs(c->usage, stdout);
+        *status = 0;
+    } else {
+        cli_error(&err);
+        *status = lethe_exit_code(&err);
+    }
+    return 1;
+}
+
 int cli_long(const char *opt, const char *s, long *out, struct lethe_error *err)
 {
     char *end;

@@ -19,15 +19,9 @@ int cmd_compare(int argc, char **argv)
     struct lethe_error err = {0};
     char **pos = NULL;
     int npos = 0;
-    int rc = cli_parse(argc, argv, opts, &pos, &npos, &err);
-    if (rc == 1) {
-        fputs(command_find("compare")->usage, stdout);
-        return 0;
-    }
-    if (rc < 0) {
-        cli_error(&err);
-        return lethe_exit_code(&err);
-    }
+    int rc;
+    if (cli_parse_args(argc, argv, opts, &pos, &npos, &rc))
+        return rc;
     if (npos != 2) {
         free(pos);
         return cli_usage_error("expected BASE.db and NEW.db (see 'lethe compare --help')");

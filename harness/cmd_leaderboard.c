@@ -22,15 +22,9 @@ int cmd_leaderboard(int argc, char **argv)
     struct lethe_error err = {0};
     char **pos = NULL;
     int npos = 0;
-    int rc = cli_parse(argc, argv, opts, &pos, &npos, &err);
-    if (rc == 1) {
-        fputs(command_find("leaderboard")->usage, stdout);
-        return 0;
-    }
-    if (rc < 0) {
-        cli_error(&err);
-        return lethe_exit_code(&err);
-    }
+    int rc;
+    if (cli_parse_args(argc, argv, opts, &pos, &npos, &rc))
+        return rc;
     if (npos > 0) {
         rc = cli_usage_error("unexpected argument '%s' (see 'lethe leaderboard --help')", pos[0]);
         free(pos);

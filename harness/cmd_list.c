@@ -260,15 +260,9 @@ int cmd_list(int argc, char **argv)
     char **pos;
     int npos;
     struct lethe_error err = {0};
-    int rc = cli_parse(argc, argv, opts, &pos, &npos, &err);
-    if (rc == 1) {
-        fputs(command_find("list")->usage, stdout);
-        return 0;
-    }
-    if (rc < 0) {
-        cli_error(&err);
-        return lethe_exit_code(&err);
-    }
+    int rc;
+    if (cli_parse_args(argc, argv, opts, &pos, &npos, &rc))
+        return rc;
     const char *what = npos > 0 ? pos[0] : NULL;
     int want = 1;
     if (what && (strcmp(what, "jobs") == 0 || strcmp(what, "params") == 0))

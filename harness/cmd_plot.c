@@ -64,16 +64,9 @@ int cmd_plot(int argc, char **argv)
     struct lethe_error err = {0};
     char **pos = NULL;
     int npos = 0;
-    int rc = cli_parse(argc, argv, opts, &pos, &npos, &err);
-    if (rc == 1) {
-        const struct command *c = command_find("plot");
-        fputs(c ? c->usage : "usage: lethe plot scatter|bars|curves [options]\n", stdout);
-        return 0;
-    }
-    if (rc < 0) {
-        cli_error(&err);
-        return lethe_exit_code(&err);
-    }
+    int rc;
+    if (cli_parse_args(argc, argv, opts, &pos, &npos, &rc))
+        return rc;
     const char *kind = npos > 0 ? pos[0] : NULL;
     if (npos != 1 || (strcmp(kind, "scatter") && strcmp(kind, "bars") && strcmp(kind, "curves"))) {
         free(pos);

@@ -58,6 +58,10 @@ struct cli_opt {
  * missing value. */
 int cli_parse(int argc, char **argv, const struct cli_opt *opts, char ***pos, int *npos,
               struct lethe_error *err);
+/* cli_parse for a cmd_* function: returns 0 to go on, or 1 when the command must return
+ * *status at once (after printing its usage for --help, or the error for a bad option). */
+int cli_parse_args(int argc, char **argv, const struct cli_opt *opts, char ***pos, int *npos,
+                   int *status);
 /* Parses a whole decimal integer / a finite double; a message naming opt on failure. */
 int cli_long(const char *opt, const char *s, long *out, struct lethe_error *err);
 int cli_double(const char *opt, const char *s, double *out, struct lethe_error *err);

@@ -296,7 +296,8 @@ static int db_load(struct store *st, struct cmp_db *d, struct lethe_error *err)
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
         return store_sqlite_err(st, rc, "cannot read runs", err);
-    qsort(d->runs, d->n, sizeof(*d->runs), run_qsort_cmp);  /* C collation, as key_cmp */
+    if (d->n)
+        qsort(d->runs, d->n, sizeof(*d->runs), run_qsort_cmp);  /* C collation, as key_cmp */
     return 0;
 }
 
@@ -869,7 +870,8 @@ int compare_dbs_opt(struct store *base, struct store *neu, const struct compare_
             pl[np++].sec = s;
             counts[s]++;
         }
-    qsort(rep.unknown, rep.n_unknown, sizeof(*rep.unknown), str_ptr_cmp);
+    if (rep.n_unknown)
+        qsort(rep.unknown, rep.n_unknown, sizeof(*rep.unknown), str_ptr_cmp);
 
     const char *pb = store_path(base), *pn = store_path(neu);
     if (opt->format == LB_JSON) {

@@ -351,7 +351,8 @@ static void table_rank(struct lb_table *t)
         row->badness = t->ncols ? metric_badness(t->dir, row->cells[t->rank_col].mean, t->oracle)
                                 : NAN;
     }
-    qsort(t->rows, t->nrows, sizeof(*t->rows), row_cmp);
+    if (t->nrows)
+        qsort(t->rows, t->nrows, sizeof(*t->rows), row_cmp);
     long rank = 0;
     for (size_t r = 0; r < t->nrows; r++) {
         struct lb_row *row = &t->rows[r];

@@ -162,11 +162,329 @@ void gpt_backward_dlogprob(struct gpt *m, const int *targets, const float *dlp);
 void gpt_sample_grad_norms(struct gpt *m, const int *tokens, const int *lengths,
                            const int *targets, int B, int T, float *norms);
 
+/* -- additions to the contract -- */
+
+/* Adds GPT-2's tensors for cfg to an empty, unallocated table, in Hugging Face order (wte.weight,
+ * wpe.weight, h.0.ln_1.weight, ..., ln_f.bias; names without the "transformer." prefix,
+ * Conv1D weights [in, out]); the caller then calls nn_params_alloc and fills the data. */
+void gpt_params_layout(struct nn_params *p, const struct gpt_config *cfg);
+/* A GPT-2 over an allocated parameter table (e.g. read from a checkpoint): it must hold exactly
+ * the tensors of gpt_params_layout (any order) with their shapes. On success the table is taken
+ * (its contents move into the model, *p is zeroed; frozen flags are kept); on failure returns
+ * NULL with err set (LETHE_EINPUT, naming the tensor) and *p is left to the caller. */
+struct gpt *gpt_from_params(const struct gpt_config *cfg, struct nn_params *p,
+                            struct lethe_error *err);
+/* A copy of m's parameters (and frozen flags), no gradients or activations. Returned; gpt_free. */
+struct gpt *gpt_clone(const struct gpt *m);
+/* Sizes the activation buffers for batches of up to B x T so that no later forward or backward
+ * of that size allocates (gpt_forward grows them on demand otherwise). */
+void gpt_reserve(struct gpt *m, int B, int T);
+
+/* The training fast path: a forward, then loss = mean over scored positions (targets >= 0) of
+ * -lp (0 when none is scored), with d(loss)/d(logits) prepared in place of the logits (so
+ * gpt_logits is invalid afterwards). Returns the loss; follow with gpt_backward_loss. */
+double gpt_forward_loss(struct gpt *m, const int *tokens, const int *lengths, const int *targets,
+                        int B, int T);
+/* Backward of the loss of the last gpt_forward_loss; accumulates into the gradients. */
+void gpt_backward_loss(struct gpt *m);
+/* Weighted mean NLL over the scored positions of the last forward: loss = sum w*(-lp) / sum w
+ * over targets >= 0 (weights (B, T) or NULL for 1; 0 when sum w == 0). If dlp (B, T) is not
+ * NULL it receives d(loss)/d(lp), ready for gpt_backward_dlogprob. */
+double gpt_nll(const struct gpt *m, const int *targets, const float *weights, float *dlp);
+
+/* Model FLOPs of one training token (forward + backward) at sequence length T: 6 per parameter
+ * of every matrix product (the four block matrices and the tied output head; embeddings,
+ * LayerNorms and biases not counted) plus attention's QK^T and AV, 6 * 2 * L * T * C (the
+ * PaLM-appendix convention, full T x T, causal half not subtracted). */
+double gpt_flops_per_token(const struct gpt_config *cfg, int T);
+
 /* ==== classifiers (nn/classifier.c) ==================================================== */
-/* Section owned by the engineer of the classifiers and optimizers. */
+/* Section owned by the engineer of the classifiers and optimizers.
+ *
+ *     struct clf_config cfg = clf_config_default(CLF_MLP);     // 784-256-128-10, ReLU
+ *     struct clf *m = clf_new(&cfg, 1234);                      // PyTorch-style init
+ *     clf_forward(m, x, NULL, B, 0);                            // x (B, C_in*H*W) in [0,1]
+ *     double loss = clf_cross_entropy(dlogits, NULL, clf_logits(m), y, NULL, B, cfg.n_classes);
+ *     nn_params_zero_grad(clf_params(m));
+ *     clf_backward(m, dlogits);
+ *     adamw_step(&opt, clf_params(m), lr);
+ *
+ * Images are (B, C_in, H, W) floats, row-major (NCHW as in PyTorch); an MLP reads the same
+ * memory as (B, C_in*H*W). Extra shape letters: K classes, E embedding size, OC/IC output and
+ * input features or channels, OH/OW output height and width, U units, S positions per unit.
+ *
+ * Architecture. The image trunk is n_conv stages [conv k x k (stride 1, zero padding `padding`)
+ * -> ReLU -> 2x2 max-pool (stride 2, floor)], flattened in (C, H, W) order, then n_fc hidden
+ * linear layers with ReLU, then one output linear layer: to K logits (CLF_MLP, CLF_CNN), or to
+ * the image embedding i (B, E) (CLF_MULTIMODAL). An MLP is the trunk with n_conv = 0.
+ * The multimodal net adds a text encoder t = mean of the embedding rows of the report's tokens
+ * (padding id ignored; a report of padding only gives t = 0), the gated fusion
+ *     x = [i; t],  w = sigmoid(W1 x + b1),  u = [i; w*t],  a = W2 u + b2,
+ *     s = min(|i| / (|a| + 1e-6), 1),  J = LayerNorm(i + s a)        (per sample, |.| = L2)
+ * (the Forget-MI gate of METHODS.md 3.4; W1, W2 (E, 2E) with biases as torch.nn.Linear; the
+ * gradient flows through s and both norms; LayerNorm with gain and bias, eps ln_eps) and a
+ * linear head from J to K logits.
+ *
+ * Tensor names (PyTorch layouts: linear [out, in], conv [OC, IC, k, k]): "conv.N.weight",
+ * "conv.N.bias", "fc.N.weight", "fc.N.bias" (N counts the linear layers, the output layer
+ * last: 784-256-128-10 has fc.0..fc.2); the multimodal net prefixes the image trunk with
+ * "img." and adds "txt.embed.weight" [V, E], "fuse.gate.{weight,bias}" (W1, b1),
+ * "fuse.proj.{weight,bias}" (W2, b2), "fuse.ln.{weight,bias}", "head.{weight,bias}".
+ * Initialisation from a seed (one nn_rng stream over the tensors in table order), as PyTorch's
+ * defaults: linear and conv weights AND biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (fan_in =
+ * IC or IC*k*k; kaiming_uniform with a = sqrt(5)); embeddings N(0, 1) with the padding row 0;
+ * LayerNorm gain 1, bias 0. */
+
+#define CLF_MAX_LAYERS 8
+
+enum clf_arch { CLF_MLP, CLF_CNN, CLF_MULTIMODAL, CLF_ARCH_COUNT };
+
+struct clf_config {
+    enum clf_arch arch;
+    int in_c, in_h, in_w;           /* image channels, height, width */
+    int n_classes;                  /* K >= 2 */
+    int n_conv;                     /* conv stages: 0 for CLF_MLP, >= 1 for CLF_CNN */
+    int conv_ch[CLF_MAX_LAYERS];    /* output channels of each stage */
+    int kernel;                     /* k of every conv (3 or 5; any k >= 1) */
+    int padding;                    /* zero padding of every conv, 0 <= padding < k */
+    int n_fc;                       /* hidden linear layers (ReLU) before the output layer */
+    int fc[CLF_MAX_LAYERS];         /* their widths */
+    int embd;                       /* multimodal: E, the size of i, t and J */
+    int vocab;                      /* multimodal: V, the text vocabulary */
+    int pad_id;                     /* multimodal: token id the text encoder skips (-1: none) */
+    float ln_eps;                   /* multimodal: fusion LayerNorm eps (1e-5) */
+};
+
+/* Suite defaults (SUITES.md): CLF_MLP 1x28x28 784-256-128-10; CLF_CNN conv 5x5 pad 2 with 16
+ * and 32 channels, then linear 1568-10; CLF_MULTIMODAL an MLP image encoder 784-256-E, E = 64,
+ * pad_id 0, ln_eps 1e-5, and vocab 0 (the caller must set it). */
+struct clf_config clf_config_default(enum clf_arch arch);
+/* NULL if cfg is usable, else a message naming the bad field (static storage). */
+const char *clf_config_check(const struct clf_config *cfg);
+
+struct clf;                     /* parameters + activations; see classifier.c */
+
+/* A classifier initialised from seed; cfg must pass clf_config_check. Returned; clf_free.
+ * Activations are sized at the first forward and grow only when a larger batch (or longer
+ * report) comes, so a training loop at a fixed batch size allocates nothing after its first
+ * step. */
+struct clf *clf_new(const struct clf_config *cfg, uint64_t seed);
+void clf_free(struct clf *m);
+const struct clf_config *clf_cfg(const struct clf *m);
+struct nn_params *clf_params(struct clf *m);
+/* Adds the tensors of cfg (valid) to an empty, unallocated table, in the model's order. */
+void clf_params_layout(struct nn_params *p, const struct clf_config *cfg);
+/* A classifier over an allocated table (e.g. read from a checkpoint) holding exactly the
+ * tensors of clf_params_layout (any order) with their shapes. On success the table is taken
+ * (released; frozen flags kept); on failure returns NULL with err set (LETHE_EINPUT, naming the
+ * tensor) and *p is left to the caller. */
+struct clf *clf_from_params(const struct clf_config *cfg, struct nn_params *p,
+                            struct lethe_error *err);
+/* A copy of m's parameters and frozen flags (no gradients, activations or hidden scales).
+ * Returned; clf_free. */
+struct clf *clf_clone(const struct clf *m);
+/* Sizes the activations for batches of up to B samples and B x T report tokens. */
+void clf_reserve(struct clf *m, int B, int T);
+
+/* Forward of a batch: x (B, C_in*H*W) images; tokens (B, T) report token ids for the
+ * multimodal net (pad_id marks unused positions; NULL and T = 0 for the others). x and tokens
+ * are copied, so they may be freed at once. Keeps the activations for one backward. */
+void clf_forward(struct clf *m, const float *x, const int *tokens, int B, int T);
+/* Logits of the last forward, (B, K); borrowed until the next forward. */
+const float *clf_logits(const struct clf *m);
+
+/* Embeddings of the multimodal net (METHODS.md 3.4): image i, text t, fused J, each (B, E),
+ * of the last forward; borrowed until the next forward; NULL for CLF_MLP and CLF_CNN. */
+enum clf_embedding { CLF_EMB_IMAGE, CLF_EMB_TEXT, CLF_EMB_FUSED, CLF_EMB_COUNT };
+const float *clf_embedding(const struct clf *m, enum clf_embedding which);
+/* Adds d (B, E) to the gradient at that embedding during the next backward (embedding-distance
+ * losses); d is borrowed until that backward, which clears every injection. */
+void clf_inject_embedding_grad(struct clf *m, enum clf_embedding which, const float *d);
+
+/* Hidden layers of the image trunk, in order: the n_conv conv stages (after ReLU, before
+ * pooling: (B, OC, OH, OW), units = channels) then the n_fc hidden linear layers (after ReLU:
+ * (B, U)). clf_hidden gives the last forward's activations (borrowed until the next forward)
+ * and the number of units and of positions per unit (OH*OW, or 1). */
+int clf_n_hidden(const struct clf *m);
+const float *clf_hidden(const struct clf *m, int layer, int *units, int *per_unit);
+/* Multiplies the outputs of hidden layer `layer`, after its ReLU, by scale[u] >= 0 per unit
+ * (channel for a conv stage) in every later forward and backward (Forgetting Neural Networks,
+ * METHODS.md 3.2). scale (units) is borrowed until replaced; NULL removes it. */
+void clf_set_hidden_scale(struct clf *m, int layer, const float *scale);
+
+/* Backward of the last forward from dlogits (B, K) (NULL: none, only injected embedding
+ * gradients), accumulating into the parameter gradients (allocated on first use; frozen
+ * tensors get none). One backward per forward. */
+void clf_backward(struct clf *m, const float *dlogits);
+
+/* Cross-entropy: losses[b] = -log softmax(z_b)[y_b] (optional output); returns
+ * (1/B) sum_b w_b losses[b] (weights NULL: w_b = 1, the batch mean) and WRITES dlogits (B, K)
+ * = (w_b/B) (softmax(z_b) - onehot(y_b)) when not NULL. Labels must be in [0, K). Computed
+ * with max-subtraction and double sums. */
+double clf_cross_entropy(float *dlogits, float *losses, const float *logits, const int *labels,
+                         const float *weights, int B, int K);
+/* probs (B, K) = softmax(logits); pred (B) = argmax (ties: the lowest class). */
+void clf_softmax(float *probs, const float *logits, int B, int K);
+void clf_argmax(int *pred, const float *logits, int B, int K);
+
+/* -- layers (the model's building blocks, public for tests and for methods that build
+ *    their own nets); backward ACCUMULATES into every d* output, any of which may be NULL -- */
+
+/* out (B, OC) = inp (B, IC) weight^T + bias; weight (OC, IC), bias (OC) or NULL. */
+void clf_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                        int B, int IC, int OC);
+void clf_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, int B, int IC, int OC);
+/* out (B, U, S) = max(inp, 0) * scale[u] (scale (U) >= 0, or NULL for 1); out may be inp.
+ * The backward reads the forward's out. */
+void clf_relu_forward(float *out, const float *inp, const float *scale, int B, int U, int S);
+void clf_relu_backward(float *dinp, const float *dout, const float *out, const float *scale,
+                       int B, int U, int S);
+
+/* A 2-D convolution, NCHW, square kernel K, stride, zero padding pad. */
+struct clf_conv_geom {
+    int B, C, H, W;             /* input (B, C, H, W) */
+    int OC, K, stride, pad;     /* weight (OC, C, K, K), bias (OC) */
+};
+/* Output size along one axis: (in + 2 pad - k) / stride + 1. */
+int clf_conv_out(int in, int k, int stride, int pad);
+/* Floats of the col buffer (C*K*K, B*OH*OW) and of the work buffer (OC, B*OH*OW). */
+size_t clf_conv2d_col_floats(const struct clf_conv_geom *g);
+size_t clf_conv2d_work_floats(const struct clf_conv_geom *g);
+/* out (B, OC, OH, OW) by im2col + one sgemm; col is written and kept for the backward; work is
+ * scratch. bias may be NULL. */
+void clf_conv2d_forward(float *out, float *col, float *work, const float *inp,
+                        const float *weight, const float *bias, const struct clf_conv_geom *g);
+/* dcol (col floats) and work are scratch; col is the forward's. */
+void clf_conv2d_backward(float *dinp, float *dweight, float *dbias, float *dcol, float *work,
+                         const float *dout, const float *col, const float *weight,
+                         const struct clf_conv_geom *g);
+void clf_conv2d_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                            const struct clf_conv_geom *g);
+void clf_conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                             const float *inp, const float *weight,
+                             const struct clf_conv_geom *g);
+
+/* Max-pooling with kernel = stride = k, output (B, C, H/k, W/k) (floor). As PyTorch, the first
+ * maximum of a window in row-major order wins (and takes the whole gradient); NaN wins.
+ * argmax (B, C, H/k, W/k) = the winner's index h*W+w in its plane. */
+void clf_maxpool2d_forward(float *out, int *argmax, const float *inp, int B, int C, int H, int W,
+                           int k);
+void clf_maxpool2d_backward(float *dinp, const float *dout, const int *argmax, int B, int C,
+                            int H, int W, int k);
+void clf_maxpool2d_forward_ref(float *out, const float *inp, int B, int C, int H, int W, int k);
+void clf_maxpool2d_backward_ref(float *dinp, const float *dout, const float *inp, int B, int C,
+                                int H, int W, int k);
+
+/* Bag of embeddings: out (B, E) = mean of table (V, E) rows tokens[b, t] != pad_id over t < T
+ * (0 when none); ids outside [0, V) are a bug. */
+void clf_embag_forward(float *out, const int *tokens, const float *table, int pad_id, int B,
+                       int T, int V, int E);
+void clf_embag_backward(float *dtable, const float *dout, const int *tokens, int pad_id, int B,
+                        int T, int V, int E);
+
+/* Gated fusion (formula above). Its activations and backward scratch live in one buffer of
+ * clf_fusion_floats(B, E) floats, carved by clf_fusion_bind. */
+struct clf_fusion_weights {
+    const float *w1, *b1;       /* (E, 2E), (E): the gate */
+    const float *w2, *b2;       /* (E, 2E), (E): the projection */
+    const float *ln_w, *ln_b;   /* (E), (E): LayerNorm gain and bias */
+};
+struct clf_fusion_grads {
+    float *w1, *b1, *w2, *b2, *ln_w, *ln_b;     /* as clf_fusion_weights; NULL = frozen */
+};
+struct clf_fusion_buf {
+    float *x, *w, *u, *a, *h;                   /* (B, 2E), (B, E), (B, 2E), (B, E), (B, E) */
+    float *s, *norm_i, *norm_a, *mean, *rstd;   /* (B) each */
+    float *dh, *du, *dz, *dx;                   /* backward scratch (B, E), (B, 2E), (B, E), (B, 2E) */
+};
+size_t clf_fusion_floats(int B, int E);
+void clf_fusion_bind(struct clf_fusion_buf *f, float *mem, int B, int E);
+/* J (B, E) from img (B, E) and txt (B, E). */
+void clf_fusion_forward(float *J, struct clf_fusion_buf *f, const float *img, const float *txt,
+                        const struct clf_fusion_weights *wt, float ln_eps, int B, int E);
+/* Accumulates into dimg, dtxt (B, E) (not NULL) and the weight gradients of dw. */
+void clf_fusion_backward(float *dimg, float *dtxt, const struct clf_fusion_grads *dw,
+                         struct clf_fusion_buf *f, const float *dJ, const float *img,
+                         const float *txt, const struct clf_fusion_weights *wt, int B, int E);
 
 /* ==== optimisation (nn/optim.c) ======================================================== */
-/* Section owned by the engineer of the classifiers and optimizers. */
+/* Section owned by the engineer of the classifiers and optimizers.
+ * Optimizers keep their state in flat buffers laid out like the parameters (same offsets),
+ * loop once over the tensors of the table, skip frozen tensors entirely (no update, no decay,
+ * state untouched), run with OpenMP static schedules and allocate nothing in a step.
+ * One step counter serves every tensor. Weight decay applies to the tensor kinds in a bit
+ * mask (NN_KIND_BIT(kind)); the default decays LINEAR, CONV and EMBED tensors, never NORM or
+ * BIAS (the usual "no_decay" groups of Hugging Face trainers). */
+
+#define NN_KIND_BIT(kind) (1u << (kind))
+#define NN_DECAY_DEFAULT \
+    (NN_KIND_BIT(NN_T_LINEAR) | NN_KIND_BIT(NN_T_CONV) | NN_KIND_BIT(NN_T_EMBED))
+
+/* AdamW exactly as torch.optim.AdamW (amsgrad off): p *= 1 - lr*wd (decayed kinds only);
+ * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t)
+ * + eps). With weight_decay 0 it is torch.optim.Adam. As in torch, hyper-parameters and the
+ * lr are doubles, and the scalars derived from them (1-b1, lr/(1-b1^t), ...) are rounded to
+ * float once before the float element-wise update. */
+struct adamw_config {
+    double beta1, beta2, eps;   /* 0.9, 0.999, 1e-8 */
+    double weight_decay;        /* 0.01 */
+    unsigned decay_kinds;       /* NN_DECAY_DEFAULT */
+};
+struct adamw {
+    struct adamw_config cfg;
+    long t;                     /* steps taken */
+    size_t n;                   /* floats in each moment buffer (= the parameters' n) */
+    float *m, *v;               /* (n) first and second moments */
+};
+struct adamw_config adamw_config_default(void);
+/* Zeroed state for p (cfg NULL: the defaults). adamw_release frees it (NULL is fine). */
+void adamw_init(struct adamw *opt, const struct nn_params *p, const struct adamw_config *cfg);
+void adamw_step(struct adamw *opt, struct nn_params *p, double lr);
+void adamw_release(struct adamw *opt);
+
+/* SGD as torch.optim.SGD: d = g + wd p (coupled, decayed kinds only); with momentum mu,
+ * buf = d at the first step, then buf = mu buf + (1 - dampening) d; d = buf, or d + mu buf
+ * with nesterov; p -= lr d. */
+struct sgd_config {
+    double momentum;            /* 0 */
+    double dampening;           /* 0 */
+    double weight_decay;        /* 0 */
+    int nesterov;               /* 0 */
+    unsigned decay_kinds;       /* NN_DECAY_DEFAULT */
+};
+struct sgd {
+    struct sgd_config cfg;
+    long t;
+    size_t n;
+    float *buf;                 /* (n) momentum buffer; NULL without momentum */
+};
+struct sgd_config sgd_config_default(void);
+void sgd_init(struct sgd *opt, const struct nn_params *p, const struct sgd_config *cfg);
+void sgd_step(struct sgd *opt, struct nn_params *p, double lr);
+void sgd_release(struct sgd *opt);
+
+/* Global L2 norm of the gradients of the unfrozen tensors, summed in double (fixed order for a
+ * given thread count). nn_clip_grad_norm returns that norm before clipping and, as
+ * torch.nn.utils.clip_grad_norm_, scales the gradients by max_norm / (norm + 1e-6) when that
+ * is below 1 (max_norm <= 0: no clipping). */
+double nn_grad_norm(const struct nn_params *p);
+double nn_clip_grad_norm(struct nn_params *p, double max_norm);
+
+/* Learning-rate schedules, as Hugging Face's get_{constant,linear,cosine}_schedule_with_warmup
+ * with a final lr: for the optimizer step `step` (0-based), lr = peak * step / warmup while
+ * step < warmup (so the first step of a warm-up uses 0), then with progress q = (step -
+ * warmup) / max(1, total - warmup) clamped to [0, 1]: constant: peak; linear: final + (peak -
+ * final) (1 - q); cosine: final + (peak - final) (1 + cos(pi q)) / 2. */
+enum lr_kind { LR_CONSTANT, LR_LINEAR, LR_COSINE, LR_KIND_COUNT };
+struct lr_schedule {
+    enum lr_kind kind;
+    double peak_lr, final_lr;
+    long warmup_steps, total_steps;
+};
+/* NULL if s is usable, else a message naming the bad field. */
+const char *lr_schedule_check(const struct lr_schedule *s);
+double lr_schedule_at(const struct lr_schedule *s, long step);
 
 /* ==== checkpoints (nn/safetensors.c) =================================================== */
 /* Section owned by the engineer of checkpoints and quantization.
@@ -377,9 +695,145 @@ int quant_params(struct nn_params *p, const struct quant_format *f, unsigned kin
                  enum quant_layout linear_layout, struct lethe_error *err);
 
 /* ==== tokenizers (nn/tokenizer.c, nn/bpe_train.c) ====================================== */
-/* Section owned by the engineer of the tokenizers. */
+/* Byte-level BPE exactly as GPT-2's encoder: a text (any bytes) is cut into words by GPT-2's
+ * pre-tokenizer, each word's bytes become byte tokens, and merges apply by rank.
+ *
+ *     struct tokenizer *tok = tokenizer_load("gpt2", &err);      // or a folder, see below
+ *     int *ids = NULL; size_t n = 0, cap = 0;
+ *     tokenizer_encode(tok, "Hello world", 11, &ids, &n, &cap, &err);  // 15496 995
+ *     ids[n++] = tokenizer_eot(tok);                               // (room: see xgrow)
+ *     struct strbuf sb = STRBUF_INIT;
+ *     tokenizer_decode(tok, ids, n, &sb, &err);     // "Hello world<|endoftext|>"
+ *     struct tokenizer *small = bpe_train(corpus, corpus_len, 2048, &err);
+ *     tokenizer_save(small, "vocab/", &err);        // vocab.json + merges.txt
+ *
+ * Pre-tokenizer: GPT-2's regex 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|
+ * \s+(?!\S)|\s+ through PCRE2 (UTF, UCP, JIT), with \s taken as JavaScript's (the reference
+ * encoder, gpt-3-encoder's Encoder.js, is a JavaScript /u regex): it counts U+FEFF as space
+ * and not U+0085 or U+180E. Letters and digits are PCRE2's Unicode tables (Unicode 14 in
+ * PCRE2 10.42). Bytes that are not UTF-8 (RFC 3629): the text is cut into maximal valid runs,
+ * each pre-tokenized as a whole text, and maximal invalid runs, each one word; so
+ * decode(encode(s)) == s for every byte string. "<|endoftext|>" in a text is plain text; the
+ * special token is only added by the caller (tokenizer_eot).
+ * Vocabulary folders hold vocab.json (object: byte-level token -> id, ids 0..n-1 once each)
+ * and merges.txt ("#version: 0.2", then one "left right" merge a line, by rank), Hugging
+ * Face's GPT-2 format; GPT-2's own encoder.json + vocab.bpe are the same two files under
+ * other names and load too. Ids of a trained vocabulary: 0..255 the bytes in GPT-2's order,
+ * then one per merge, "<|endoftext|>" last. A tokenizer is used by one thread at a time (it
+ * keeps a cache of encoded words). */
+
+#define TOKENIZER_EOT_TEXT "<|endoftext|>"
+
+struct tokenizer;
+
+/* The data cache: $LETHE_CACHE, else "data/cache" (relative: lethe runs from the repository
+ * top), as scripts/deps.sh; GPT-2's files are in <cache>/gpt-3-encoder. Returned (free). */
+char *tokenizer_cache_dir(void);
+char *tokenizer_gpt2_dir(void);
+
+/* Loads the vocabulary of folder `name`, or GPT-2's from the data cache when name is "gpt2"
+ * (write "./gpt2" for a folder of that name). Every line is checked: errors name the file
+ * and line (a broken merges.txt line, a merge of tokens not in the vocabulary, a vocab.json
+ * that is not an object of token -> id, duplicate ids, ids out of range, a byte without its
+ * token, no "<|endoftext|>"); a missing GPT-2 vocabulary says to run scripts/deps.sh.
+ * Returned; tokenizer_free. */
+struct tokenizer *tokenizer_load(const char *name, struct lethe_error *err);
+void tokenizer_free(struct tokenizer *t);
+int tokenizer_vocab_size(const struct tokenizer *t);
+int tokenizer_n_merges(const struct tokenizer *t);
+/* The id of "<|endoftext|>" (50256 in GPT-2): end of text, and the BOS of a sequence. */
+int tokenizer_eot(const struct tokenizer *t);
+/* The bytes of token id (*len of them, not NUL-terminated), or NULL for an id out of range;
+ * borrowed until t is freed. */
+const char *tokenizer_token(const struct tokenizer *t, int id, size_t *len);
+int tokenizer_byte_id(const struct tokenizer *t, unsigned char byte);
+
+/* Appends the ids of text (len bytes, any bytes) to *ids, which holds *n ids with room for
+ * *cap (grown with xgrow; start from NULL, 0, 0); the caller frees *ids. Returns 0, or a
+ * negative error (the regex engine failing, never seen) with *n unchanged. */
+int tokenizer_encode(struct tokenizer *t, const char *text, size_t len, int **ids, size_t *n,
+                     size_t *cap, struct lethe_error *err);
+/* Appends the bytes of ids to out; an id out of range is an error and nothing is added. */
+int tokenizer_decode(const struct tokenizer *t, const int *ids, size_t n, struct strbuf *out,
+                     struct lethe_error *err);
+
+/* GPT-2's pre-tokenizer alone: calls fn for each word of text in order (the words concatenate
+ * to text). Returns 0 or a negative error, as tokenizer_encode. */
+typedef void (*tokenizer_word_fn)(void *ctx, const char *word, size_t len);
+int tokenizer_pretokenize(const char *text, size_t len, tokenizer_word_fn fn, void *ctx,
+                          struct lethe_error *err);
+/* 1 if PCRE2 compiled the pre-tokenizer with its JIT. */
+int tokenizer_pretokenize_jit(void);
+/* BPE of one word (no pre-tokenizer, no cache) into out (room for len ids); returns the
+ * count. tokenizer_bpe uses a heap over ranks; tokenizer_bpe_ref is GPT-2's plain quadratic
+ * loop (encoder.py's bpe on ids). Tests compare them. */
+size_t tokenizer_bpe(struct tokenizer *t, const char *word, size_t len, int *out);
+size_t tokenizer_bpe_ref(const struct tokenizer *t, const char *word, size_t len, int *out);
+
+/* Writes dir/merges.txt and dir/vocab.json (each atomically; dir is made if needed). A
+ * folder written by tokenizer_save loads into a tokenizer that encodes identically. */
+int tokenizer_save(const struct tokenizer *t, const char *dir, struct lethe_error *err);
+/* SHA-256 (hex) of the vocab.json and merges.txt texts tokenizer_save writes: the
+ * tokenizer's identity in checkpoint metadata. */
+void tokenizer_hash(const struct tokenizer *t, char hex[65]);
+
+/* The BPE trainer: feed it texts (each pre-tokenized on its own; words are counted), then
+ * learn vocab_size tokens: the 256 bytes, merges, and "<|endoftext|>" last. Each step merges
+ * the pair of adjacent tokens with the highest count over the words (weighted by their
+ * frequency); ties go to the smallest pair: the left token's bytes, then the right token's,
+ * compared as bytes (memcmp order, a prefix first). A merge whose bytes are already a token
+ * shares its id (as GPT-2's vocabulary does), so such a merge adds no token. Fewer tokens
+ * when the words run out of pairs. Deterministic: the same texts give the same vocabulary
+ * whatever their order. vocab_size: 257 .. 2^24. */
+struct bpe_trainer;
+struct bpe_trainer *bpe_trainer_new(void);
+void bpe_trainer_free(struct bpe_trainer *tr);
+int bpe_trainer_add(struct bpe_trainer *tr, const char *text, size_t len, struct lethe_error *err);
+/* Returned; tokenizer_free. The trainer may be finished again (for another size). */
+struct tokenizer *bpe_trainer_finish(struct bpe_trainer *tr, int vocab_size,
+                                     struct lethe_error *err);
+/* bpe_trainer_new + add(text) + finish + free. Returned; tokenizer_free. */
+struct tokenizer *bpe_train(const char *text, size_t len, int vocab_size, struct lethe_error *err);
 
 /* ==== generation (nn/generate.c) ======================================================= */
-/* Section owned by the engineer of the GPT core. */
+/* Section owned by the engineer of the GPT core.
+ * Greedy or sampled continuations of a batch of prompts with a KV cache: each prompt is
+ * prefilled alone into its own cache, then the batch decodes step by step with every row at
+ * its own position (no padding), so batched greedy gives exactly the tokens of one-at-a-time. */
+
+enum gen_stop {
+    GEN_STOP_EOS,               /* emitted eos_id (not stored in the output) */
+    GEN_STOP_MAX,               /* max_new_tokens reached */
+    GEN_STOP_CTX,               /* the context (n_ctx) is full */
+    GEN_STOP_CALLBACK,          /* the stop callback asked to stop (e.g. a stop string) */
+    GEN_STOP_COUNT
+};
+
+struct gen_config {
+    int max_new_tokens;         /* >= 0 */
+    int eos_id;                 /* stop when this id is drawn; -1 = never */
+    float temperature;          /* 0 = greedy: argmax, ties to the lowest id */
+    int top_k;                  /* sampling only: keep the k most likely ids; 0 = all */
+    uint64_t seed;              /* sampling only: row b draws from nn_rng seeded seed + b */
+    /* Optional: called after each token appended to row b (generated = the row's tokens so
+     * far, EOS never included); non-zero stops the row. Lets the caller decode and look for
+     * stop strings without nn/ knowing the tokenizer. */
+    int (*stop)(void *ctx, int row, const int *generated, int n);
+    void *stop_ctx;
+};
+
+/* NULL if gc is usable with m, else a message naming the bad field. */
+const char *gen_config_check(const struct gen_config *gc, const struct gpt_config *cfg);
+/* The number of prompt tokens kept by METRICS.md 0.4: a prompt longer than
+ * n_ctx - min(max_new_tokens, n_ctx / 2) is left-truncated to that length, keeping its first
+ * token (BOS); the kept tokens are prompt[0] and the last (kept - 1). */
+int gen_prompt_keep(int prompt_len, int max_new_tokens, int n_ctx);
+/* Continues B prompts (prompts[b]: prompt_lens[b] >= 1 ids, starting with BOS). out is
+ * (B, max_new_tokens), caller-allocated: row b receives out_lens[b] ids (EOS excluded);
+ * reasons (B) may be NULL. Clobbers the activations of the last forward. 0, or a negative
+ * code with err set for a bad configuration or token id. */
+int gpt_generate(struct gpt *m, const int *const *prompts, const int *prompt_lens, int B,
+                 const struct gen_config *gc, int *out, int *out_lens, enum gen_stop *reasons,
+                 struct lethe_error *err);
 
 #endif

@@ -65,8 +65,16 @@ const struct command commands[] = {
      "usage: lethe bench [--config small|gpt2|mlp] [--json]\n", ENGINE},
     {"slurm", NULL, "write an sbatch array script for a grid, and the merge step",
      "usage: lethe slurm GRID [--shards N] [--out FILE]\n", RUNNER},
-    {"tokenize", NULL, "print the token ids of a text",
-     "usage: lethe tokenize --vocab DIR|gpt2 TEXT\n", ENGINE},
+    {"tokenize", cmd_tokenize, "print the token ids of a text; train a BPE vocabulary",
+     "usage: lethe tokenize --vocab DIR|gpt2 [--decode] TEXT|-\n"
+     "       lethe tokenize --train SIZE --out DIR FILE...\n"
+     "Prints the token ids of TEXT (- reads standard input) on one line, separated by spaces;\n"
+     "no <|endoftext|> is added. --vocab gpt2 is GPT-2's vocabulary in the data cache\n"
+     "($LETHE_CACHE, else data/cache: run scripts/deps.sh), DIR a folder holding vocab.json\n"
+     "and merges.txt. --decode: TEXT is token ids, printed back as text.\n"
+     "--train: learns a byte-level BPE vocabulary of SIZE tokens (256 bytes, merges,\n"
+     "<|endoftext|>) from the FILEs with GPT-2's pre-tokenizer, and writes DIR/vocab.json and\n"
+     "DIR/merges.txt.\n", NULL},
     {"score", NULL, "print each token's log-probability under a model",
      "usage: lethe score --model FILE [--vocab DIR] (--text TEXT | --tokens \"ID ...\") [--json]\n", ENGINE},
 };

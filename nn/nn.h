@@ -701,7 +701,7 @@ int quant_params(struct nn_params *p, const struct quant_format *f, unsigned kin
  *     struct tokenizer *tok = tokenizer_load("gpt2", &err);      // or a folder, see below
  *     int *ids = NULL; size_t n = 0, cap = 0;
  *     tokenizer_encode(tok, "Hello world", 11, &ids, &n, &cap, &err);  // 15496 995
- *     ids[n++] = tokenizer_eot(tok);                               // (room: see xgrow)
+ *     xgrow(&ids, &cap, n + 1, sizeof(int)); ids[n++] = tokenizer_eot(tok);   // 50256
  *     struct strbuf sb = STRBUF_INIT;
  *     tokenizer_decode(tok, ids, n, &sb, &err);     // "Hello world<|endoftext|>"
  *     struct tokenizer *small = bpe_train(corpus, corpus_len, 2048, &err);
@@ -720,7 +720,8 @@ int quant_params(struct nn_params *p, const struct quant_format *f, unsigned kin
  * Face's GPT-2 format; GPT-2's own encoder.json + vocab.bpe are the same two files under
  * other names and load too. Ids of a trained vocabulary: 0..255 the bytes in GPT-2's order,
  * then one per merge, "<|endoftext|>" last. A tokenizer is used by one thread at a time (it
- * keeps a cache of encoded words). */
+ * keeps a cache of encoded words). Files: nn/tokenizer.c (BPE, encode, decode),
+ * nn/tokenizer_io.c (vocabulary files), nn/pretokenize.c (the regex), nn/bpe_train.c. */
 
 #define TOKENIZER_EOT_TEXT "<|endoftext|>"
 
@@ -764,8 +765,8 @@ int tokenizer_pretokenize(const char *text, size_t len, tokenizer_word_fn fn, vo
                           struct lethe_error *err);
 /* 1 if PCRE2 compiled the pre-tokenizer with its JIT. */
 int tokenizer_pretokenize_jit(void);
-/* BPE of one word (no pre-tokenizer, no cache) into out (room for len ids); returns the
- * count. tokenizer_bpe uses a heap over ranks; tokenizer_bpe_ref is GPT-2's plain quadratic
+/* BPE of one word (no pre-tokenizer, no cache; len <= 2^30) into out (room for len ids);
+ * returns the count. tokenizer_bpe uses a heap over ranks; tokenizer_bpe_ref is GPT-2's plain quadratic
  * loop (encoder.py's bpe on ids). Tests compare them. */
 size_t tokenizer_bpe(struct tokenizer *t, const char *word, size_t len, int *out);
 size_t tokenizer_bpe_ref(const struct tokenizer *t, const char *word, size_t len, int *out);
@@ -781,10 +782,9 @@ void tokenizer_hash(const struct tokenizer *t, char hex[65]);
  * learn vocab_size tokens: the 256 bytes, merges, and "<|endoftext|>" last. Each step merges
  * the pair of adjacent tokens with the highest count over the words (weighted by their
  * frequency); ties go to the smallest pair: the left token's bytes, then the right token's,
- * compared as bytes (memcmp order, a prefix first). A merge whose bytes are already a token
- * shares its id (as GPT-2's vocabulary does), so such a merge adds no token. Fewer tokens
- * when the words run out of pairs. Deterministic: the same texts give the same vocabulary
- * whatever their order. vocab_size: 257 .. 2^24. */
+ * compared as bytes (memcmp order, a prefix first). Fewer tokens when the words run out of
+ * pairs (every word is one token). Deterministic: the same texts give the same vocabulary
+ * whatever their order. vocab_size: 257 .. 2^24. About 0.05 s for 1 MB of text. */
 struct bpe_trainer;
 struct bpe_trainer *bpe_trainer_new(void);
 void bpe_trainer_free(struct bpe_trainer *tr);

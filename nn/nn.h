@@ -198,7 +198,7 @@ double gpt_nll(const struct gpt *m, const int *targets, const float *weights, fl
  * PaLM-appendix convention, full T x T, causal half not subtracted). */
 double gpt_flops_per_token(const struct gpt_config *cfg, int T);
 
-/* ==== classifiers (nn/classifier.c) ==================================================== */
+/* ==== classifiers (nn/classifier.c, nn/clf_ops.c) ====================================== */
 /* Section owned by the engineer of the classifiers and optimizers.
  *
  *     struct clf_config cfg = clf_config_default(CLF_MLP);     // 784-256-128-10, ReLU

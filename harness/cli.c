@@ -113,3 +113,25 @@ int cli_double(const char *opt, const char *s, double *out, struct lethe_error *
     *out = v;
     return 0;
 }
+
+int cli_parse_ids(const char *s, int **ids, size_t *n, size_t *cap, struct lethe_error *err)
+{
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+            s++;
+        if (!*s)
+            break;
+        const char *e = s;
+        while (*e && *e != ' ' && *e != '\t' && *e != '\n' && *e != '\r')
+            e++;
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (end != e || errno || v < 0 || v > 0x7FFFFFFF || *s == '+' || *s == '-')
+            return lethe_err(err, LETHE_EUSAGE, "'%.*s' is not a token id", (int)(e - s), s);
+        xgrow(ids, cap, *n + 1, sizeof(**ids));
+        (*ids)[(*n)++] = (int)v;
+        s = e;
+    }
+    return 0;
+}

@@ -21,29 +21,6 @@ static int read_stdin_impl(struct strbuf *sb, struct lethe_error *err)
     return 0;
 }
 
-/* Whitespace-separated ids; a word that is not a whole nonnegative int is an error. */
-static int parse_ids_impl(const char *s, int **ids, size_t *n, size_t *cap, struct lethe_error *err)
-{
-    while (*s) {
-        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-            s++;
-        if (!*s)
-            break;
-        const char *e = s;
-        while (*e && *e != ' ' && *e != '\t' && *e != '\n' && *e != '\r')
-            e++;
-        char *end = NULL;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (end != e || errno || v < 0 || v > 0x7FFFFFFF || *s == '+' || *s == '-')
-            return lethe_err(err, LETHE_EUSAGE, "'%.*s' is not a token id", (int)(e - s), s);
-        xgrow(ids, cap, *n + 1, sizeof(**ids));
-        (*ids)[(*n)++] = (int)v;
-        s = e;
-    }
-    return 0;
-}
-
 static int train_impl(const char *size_s, const char *out, char **files, int nfiles)
 {
     struct lethe_error err = {0};
@@ -132,7 +109,7 @@ int cmd_tokenize(int argc, char **argv)
     if (rc == 0 && !(t = tokenizer_load(vocab, &err)))
         rc = -1;
     if (rc == 0 && decode) {
-        rc = parse_ids_impl(in.buf, &ids, &n, &cap, &err);
+        rc = cli_parse_ids(in.buf, &ids, &n, &cap, &err);
         if (rc == 0)
             rc = tokenizer_decode(t, ids, n, &text, &err);
         if (rc == 0) {

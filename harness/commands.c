@@ -75,8 +75,13 @@ const struct command commands[] = {
      "--train: learns a byte-level BPE vocabulary of SIZE tokens (256 bytes, merges,\n"
      "<|endoftext|>) from the FILEs with GPT-2's pre-tokenizer, and writes DIR/vocab.json and\n"
      "DIR/merges.txt.\n", NULL},
-    {"score", NULL, "print each token's log-probability under a model",
-     "usage: lethe score --model FILE [--vocab DIR] (--text TEXT | --tokens \"ID ...\") [--json]\n", ENGINE},
+    {"score", cmd_score, "print each token's log-probability under a model",
+     "usage: lethe score --model FILE [--vocab DIR|gpt2] (--text TEXT | --tokens \"ID ...\") [--json]\n"
+     "Scores a GPT-2-format safetensors checkpoint (Lethe's, or a Hugging Face file with its\n"
+     "config.json). --text is encoded with the vocabulary (default gpt2 for a 50257-token model)\n"
+     "after a BOS (<|endoftext|>); --tokens are scored as given, no BOS added. Prints each token's\n"
+     "log-probability given the tokens before it; --json prints {\"tokens\": [ids],\n"
+     "\"logprobs\": [log p(token i | tokens before i) for i = 1 .. n-1]}.\n", NULL},
 };
 const size_t commands_count = sizeof(commands) / sizeof(commands[0]);
 

@@ -62,6 +62,9 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, char ***pos, in
  * *status at once (after printing its usage for --help, or the error for a bad option). */
 int cli_parse_args(int argc, char **argv, const struct cli_opt *opts, char ***pos, int *npos,
                    int *status);
+/* Appends the whitespace-separated token ids of s to *ids (xgrow'n: *n used, *cap room);
+ * a word that is not a whole nonnegative int is a usage error naming it. */
+int cli_parse_ids(const char *s, int **ids, size_t *n, size_t *cap, struct lethe_error *err);
 /* Parses a whole decimal integer / a finite double; a message naming opt on failure. */
 int cli_long(const char *opt, const char *s, long *out, struct lethe_error *err);
 int cli_double(const char *opt, const char *s, double *out, struct lethe_error *err);
@@ -186,6 +189,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 
 #endif

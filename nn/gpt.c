@@ -436,7 +436,7 @@ void gpt_forward_impl(struct gpt *m, const int *tokens, const int *lengths, int 
             int r = m->off[b] + m->len[b] - 1;
             layernorm_forward(m->lnf + (size_t)r * C, m->lnf_mean + r, m->lnf_rstd + r,
                               res + (size_t)r * C, m->lnfw, m->lnfb, 1, C, cfg->ln_eps);
-            nn_sgemm(0, 1, 1, V, C, 1.0f, m->lnf + (size_t)r * C, C, m->wte, C, 0.0f, out, V);
+            matmul_rows_bt(out, m->lnf + (size_t)r * C, m->wte, 1, C, V);
         }
         m->state = GPT_LOGITS;
         return;
@@ -505,7 +505,7 @@ double gpt_logprobs(const struct gpt *m, const int *targets, float *lp)
 {
     check_logits_impl(m);
     int B = m->B, T = m->T, V = m->cfg.vocab;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)B * T * V > 65536.0)
     for (int i = 0; i < B * T; i++) {
         int b = i / T, t = i % T, y = targets[i];
         if (t >= m->len[b] || y < 0) {
@@ -554,7 +554,7 @@ static void dlogits_inplace_impl(struct gpt *m, int b0, int b1, const int *targe
 {
     int T = m->T, V = m->cfg.vocab;
     int n = (b1 - b0) * T;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)n * V > 65536.0)
     for (int k = 0; k < n; k++) {
         int i = b0 * T + k, b = i / T, t = i % T;
         if (t >= m->len[b])

@@ -79,7 +79,7 @@ struct gpt {
 };
 
 /* Forward over tokens (B, T) into the activations; last_only computes the logits of each row's
- * last real position only (into row b, position 0 of the logits). */
+ * last real position only, (B, V), with the row kernel of decoding (matmul_rows_bt). */
 void gpt_forward_impl(struct gpt *m, const int *tokens, const int *lengths, int B, int T,
                       int last_only);
 

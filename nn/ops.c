@@ -16,6 +16,10 @@
 #define NN_CLONES
 #endif
 
+/* Below this much work (elements touched, or multiply-adds) a kernel runs on the calling
+ * thread: waking a team costs more than it saves, and much more on a busy machine. */
+#define PAR_MIN 65536.0
+
 #define GELU_S 0.7978845608028654f /* sqrt(2 / pi) */
 #define GELU_A 0.044715f
 
@@ -136,6 +140,57 @@ static void thread_block_impl(int n, int *lo, int *hi)
 
 /* ---- small vector loops ------------------------------------------------------------------ */
 
+/* Reductions over a row in LANES fixed partial sums, combined in order: the result depends on
+ * the values only, not on the row's address or the vector width (rows of a batch and the same
+ * row alone give the same bits). */
+#define LANES 32
+
+NN_CLONES static float sum_impl(const float *x, int n)
+{
+    float acc[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += x[i + j];
+    for (int j = 0; i + j < n; j++)
+        acc[j] += x[i + j];
+    float s = 0.0f;
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
+/* sum (x - m)^2 */
+NN_CLONES static float sumsq_dev_impl(const float *x, float m, int n)
+{
+    float acc[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += (x[i + j] - m) * (x[i + j] - m);
+    for (int j = 0; i + j < n; j++)
+        acc[j] += (x[i + j] - m) * (x[i + j] - m);
+    float s = 0.0f;
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
+NN_CLONES static float dot_impl(const float *a, const float *b, int n)
+{
+    float acc[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += a[i + j] * b[i + j];
+    for (int j = 0; i + j < n; j++)
+        acc[j] += a[i + j] * b[i + j];
+    float s = 0.0f;
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
 NN_CLONES static void vadd_impl(float *out, const float *a, const float *b, int n)
 {
 #pragma omp simd
@@ -155,7 +210,7 @@ NN_CLONES static void vacc_impl(float *out, const float *a, int n)
 void encoder_forward(float *out, const int *tokens, const int *pos, const float *wte,
                      const float *wpe, int N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)N * C > PAR_MIN)
     for (int n = 0; n < N; n++)
         vadd_impl(out + (size_t)n * C, wte + (size_t)tokens[n] * C, wpe + (size_t)pos[n] * C, C);
 }
@@ -165,7 +220,7 @@ void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *to
 {
     /* each thread owns a block of channels and walks the rows in order: no races, and the
      * sums do not depend on the number of threads */
-#pragma omp parallel
+#pragma omp parallel if ((double)N * C > PAR_MIN)
     {
         int c0, c1;
         thread_block_impl(C, &c0, &c1);
@@ -184,16 +239,8 @@ void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *to
 NN_CLONES static void layernorm_row_impl(float *out, float *mean, float *rstd, const float *x,
                                          const float *w, const float *b, int C, float eps)
 {
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (int i = 0; i < C; i++)
-        s += x[i];
-    float m = s / (float)C;
-    float v = 0.0f;
-#pragma omp simd reduction(+ : v)
-    for (int i = 0; i < C; i++)
-        v += (x[i] - m) * (x[i] - m);
-    float r = 1.0f / sqrtf(v / (float)C + eps);
+    float m = sum_impl(x, C) / (float)C;
+    float r = 1.0f / sqrtf(sumsq_dev_impl(x, m, C) / (float)C + eps);
 #pragma omp simd
     for (int i = 0; i < C; i++)
         out[i] = (x[i] - m) * r * w[i] + b[i];
@@ -204,7 +251,7 @@ NN_CLONES static void layernorm_row_impl(float *out, float *mean, float *rstd, c
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                        const float *b, int N, int C, float eps)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)N * C > PAR_MIN)
     for (int n = 0; n < N; n++)
         layernorm_row_impl(out + (size_t)n * C, &mean[n], &rstd[n], inp + (size_t)n * C, w, b, C,
                            eps);
@@ -247,7 +294,7 @@ NN_CLONES static void layernorm_dw_impl(float *dw, float *db, const float *dout,
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, const float *mean, const float *rstd, int N, int C)
 {
-#pragma omp parallel
+#pragma omp parallel if ((double)N * C > PAR_MIN)
     {
         if (dinp) {
 #pragma omp for schedule(static)
@@ -272,7 +319,7 @@ void matmul_forward(float *out, const float *inp, const float *w, const float *b
                     int IC, int OC)
 {
     if (bias) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)N * OC > PAR_MIN)
         for (int n = 0; n < N; n++)
             memcpy(out + (size_t)n * OC, bias, (size_t)OC * sizeof(float));
     }
@@ -287,7 +334,7 @@ void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, co
     if (dw)
         nn_sgemm(1, 0, IC, OC, N, 1.0f, inp, IC, dout, OC, 1.0f, dw, OC);
     if (dbias) {
-#pragma omp parallel
+#pragma omp parallel if ((double)N * OC > PAR_MIN)
         {
             int o0, o1;
             thread_block_impl(OC, &o0, &o1);
@@ -323,26 +370,17 @@ void matmul_rows(float *out, const float *inp, const float *w, const float *bias
                  int OC)
 {
     int nblocks = (OC + ROWS_JB - 1) / ROWS_JB;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)R * IC * OC > PAR_MIN)
     for (int jb = 0; jb < nblocks; jb++) {
         int j0 = jb * ROWS_JB, jn = OC - j0 < ROWS_JB ? OC - j0 : ROWS_JB;
         matmul_rows_block_impl(out, inp, w, bias, R, IC, OC, j0, jn);
     }
 }
 
-NN_CLONES static float dot_impl(const float *a, const float *b, int n)
-{
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (int i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
-
 void matmul_rows_bt(float *out, const float *inp, const float *wte, int R, int C, int V)
 {
     int nblocks = (V + ROWS_VB - 1) / ROWS_VB;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)R * C * V > PAR_MIN)
     for (int vb = 0; vb < nblocks; vb++) {
         int v0 = vb * ROWS_VB, v1 = v0 + ROWS_VB < V ? v0 + ROWS_VB : V;
         for (int r = 0; r < R; r++)
@@ -358,16 +396,13 @@ void matmul_rows_bt(float *out, const float *inp, const float *wte, int R, int C
 NN_CLONES static void softmax_causal_impl(float *p, int t, int n)
 {
     float m = p[0];
-    for (int s = 1; s <= t; s++)
+#pragma omp simd reduction(max : m)
+    for (int s = 0; s <= t; s++)
         m = p[s] > m ? p[s] : m;
 #pragma omp simd
     for (int s = 0; s <= t; s++)
         p[s] = exp_impl(p[s] - m);
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int s = 0; s <= t; s++)
-        sum += p[s];
-    float inv = 1.0f / sum;
+    float inv = 1.0f / sum_impl(p, t + 1);
 #pragma omp simd
     for (int s = 0; s <= t; s++)
         p[s] *= inv;
@@ -380,8 +415,9 @@ void attention_forward(float *out, float *att, const float *qkv, const int *off,
 {
     int HS = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)HS);
+    double work = 2.0 * (double)(aoff[B] - aoff[0]) / NH * C;
     int saved = nn_blas_single();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (work > PAR_MIN)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH, n = len[b];
         if (n == 0)
@@ -425,8 +461,9 @@ void attention_backward(float *dqkv, float *scratch, const float *dout, const fl
     int maxn = 0;
     for (int b = 0; b < B; b++)
         maxn = len[b] > maxn ? len[b] : maxn;
+    double work = 4.0 * (double)(aoff[B] - aoff[0]) / NH * C;
     int saved = nn_blas_single();
-#pragma omp parallel
+#pragma omp parallel if (work > PAR_MIN)
     {
         float *dp = scratch + (size_t)omp_get_thread_num() * maxn * maxn;
 #pragma omp for schedule(static)
@@ -500,7 +537,7 @@ NN_CLONES static void gelu_back_block_impl(float *dinp, const float *x, const fl
 void gelu_forward(float *out, const float *inp, size_t n)
 {
     long nb = (long)((n + ELT_BLOCK - 1) / ELT_BLOCK);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)n > PAR_MIN)
     for (long i = 0; i < nb; i++) {
         size_t o = (size_t)i * ELT_BLOCK;
         gelu_block_impl(out + o, inp + o, (int)(n - o < ELT_BLOCK ? n - o : ELT_BLOCK));
@@ -510,7 +547,7 @@ void gelu_forward(float *out, const float *inp, size_t n)
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
 {
     long nb = (long)((n + ELT_BLOCK - 1) / ELT_BLOCK);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)n > PAR_MIN)
     for (long i = 0; i < nb; i++) {
         size_t o = (size_t)i * ELT_BLOCK;
         gelu_back_block_impl(dinp + o, inp + o, dout + o,
@@ -521,7 +558,7 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
 void residual_forward(float *out, const float *a, const float *b, size_t n)
 {
     long nb = (long)((n + ELT_BLOCK - 1) / ELT_BLOCK);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)n > PAR_MIN)
     for (long i = 0; i < nb; i++) {
         size_t o = (size_t)i * ELT_BLOCK;
         vadd_impl(out + o, a + o, b + o, (int)(n - o < ELT_BLOCK ? n - o : ELT_BLOCK));
@@ -541,10 +578,16 @@ NN_CLONES static float max_impl(const float *z, int V)
 
 NN_CLONES static double sum_double_impl(const float *z, int n)
 {
+    double acc[LANES / 2] = {0};
+    int i = 0;
+    for (; i + LANES / 2 <= n; i += LANES / 2)
+        for (int j = 0; j < LANES / 2; j++)
+            acc[j] += (double)z[i + j];
+    for (int j = 0; i + j < n; j++)
+        acc[j] += (double)z[i + j];
     double s = 0.0;
-#pragma omp simd reduction(+ : s)
-    for (int i = 0; i < n; i++)
-        s += (double)z[i];
+    for (int j = 0; j < LANES / 2; j++)
+        s += acc[j];
     return s;
 }
 

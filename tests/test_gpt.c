@@ -3,6 +3,7 @@
  * (padded batches, masked targets, injected hidden gradients, frozen tensors, per-sample
  * norms), and both against golden values from an independent PyTorch implementation. */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -726,24 +727,28 @@ static void test_losses(void)
 
 /* ---- padding, determinism, per-sample norms ---------------------------------------------------- */
 
+/* big enough that every kernel runs its OpenMP path */
 static void test_padding(void)
 {
-    struct gpt_config cfg = {.n_layer = 2, .n_head = 4, .n_embd = 64, .n_ctx = 48, .vocab = 300,
-                             .ln_eps = 1e-5f};
+    struct gpt_config cfg = {.n_layer = 2, .n_head = 4, .n_embd = 192, .n_ctx = 160,
+                             .vocab = 1000, .ln_eps = 1e-5f};
     struct gpt *m = random_model_impl(&cfg, 14);
-    int B = 3, T = 40, lens[3] = {40, 23, 31};
-    int *tok = xmalloc((size_t)B * T * sizeof(int));
-    for (int i = 0; i < B * T; i++)
-        tok[i] = (int)(nn_rng_next(&rng) % 300);
-    size_t V = 300, nl = (size_t)B * T * V;
+    struct nn_params *p = gpt_params(m);
+    int B = 4, T = 150, lens[4] = {150, 91, 120, 7};
+    int *tok = xmalloc((size_t)B * T * sizeof(int)), *tgt = xmalloc((size_t)B * T * sizeof(int));
+    for (int i = 0; i < B * T; i++) {
+        tok[i] = (int)(nn_rng_next(&rng) % 1000);
+        tgt[i] = i % 7 == 3 ? -1 : (int)(nn_rng_next(&rng) % 1000);
+    }
+    size_t V = 1000, nl = (size_t)B * T * V;
     float *l1 = xmalloc(nl * sizeof(float));
     gpt_forward(m, tok, lens, B, T);
     memcpy(l1, gpt_logits(m), nl * sizeof(float));
-    /* garbage in the padding of row 1 and 2: real positions give the same bits */
-    for (int t = 23; t < T; t++)
-        tok[1 * T + t] = (int)(nn_rng_next(&rng) % 300);
-    for (int t = 31; t < T; t++)
-        tok[2 * T + t] = -5;
+    /* garbage in the padding of rows 1 and 3: real positions give the same bits */
+    for (int t = 91; t < T; t++)
+        tok[1 * T + t] = (int)(nn_rng_next(&rng) % 1000);
+    for (int t = 7; t < T; t++)
+        tok[3 * T + t] = -5;
     gpt_forward(m, tok, lens, B, T);
     int same = 1;
     for (int b = 0; b < B; b++)
@@ -751,14 +756,40 @@ static void test_padding(void)
                        (size_t)lens[b] * V * sizeof(float)) == 0;
     CHECK(same);
     /* row 1 alone, unpadded: the same values */
-    gpt_forward(m, tok + T, NULL, 1, 23);
+    gpt_forward(m, tok + T, NULL, 1, 91);
     double w = 0;
-    for (size_t i = 0; i < (size_t)23 * V; i++) {
+    for (size_t i = 0; i < (size_t)91 * V; i++) {
         double e = fabs(gpt_logits(m)[i] - l1[(size_t)T * V + i]);
         w = e > w ? e : w;
     }
-    CHECK(w <= 1e-5);
-    free(tok), free(l1);
+    CHECK(w <= 1e-4);
+    /* determinism: forward + backward twice give the same bits */
+    nn_params_alloc_grad(p);
+    float *g1 = xmalloc(p->n * sizeof(float));
+    nn_params_zero_grad(p);
+    double loss1 = gpt_forward_loss(m, tok, lens, tgt, B, T);
+    gpt_backward_loss(m);
+    memcpy(g1, p->grad, p->n * sizeof(float));
+    nn_params_zero_grad(p);
+    double loss2 = gpt_forward_loss(m, tok, lens, tgt, B, T);
+    gpt_backward_loss(m);
+    CHECK(loss1 == loss2);
+    CHECK(memcmp(g1, p->grad, p->n * sizeof(float)) == 0);
+    /* and one thread agrees to rounding */
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+    nn_params_zero_grad(p);
+    double loss3 = gpt_forward_loss(m, tok, lens, tgt, B, T);
+    gpt_backward_loss(m);
+    omp_set_num_threads(nt);
+    CHECK_NEAR(loss3, loss1, 1e-6 * fabs(loss1));
+    double gmax = 0, gdiff = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        gmax = fabs(g1[i]) > gmax ? fabs(g1[i]) : gmax;
+        gdiff = fabs(g1[i] - p->grad[i]) > gdiff ? fabs(g1[i] - p->grad[i]) : gdiff;
+    }
+    CHECK(gdiff <= 1e-5 * gmax);
+    free(tok), free(tgt), free(l1), free(g1);
     gpt_free(m);
 }
 

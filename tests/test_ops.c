@@ -113,8 +113,8 @@ static double ln_loss_impl(void *p)
 
 static void test_layernorm(void)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        int N = pass ? 67 : 4, C = pass ? 96 : 7;
+    for (int pass = 0; pass < 3; pass++) {
+        int N = pass == 2 ? 300 : pass ? 67 : 4, C = pass == 2 ? 256 : pass ? 96 : 7;
         size_t nc = (size_t)N * C;
         struct ln_ctx c = {drand_impl(nc, 2.0), drand_impl(C, 1.5), drand_impl(C, 1.0),
                            drand_impl(nc, 1.0), dzeros_impl(nc), dzeros_impl(N), dzeros_impl(N),
@@ -176,8 +176,8 @@ static double mm_loss_impl(void *p)
 
 static void test_matmul(void)
 {
-    int shapes[3][3] = {{3, 5, 4}, {70, 48, 144}, {129, 300, 33}};
-    for (int s = 0; s < 3; s++) {
+    int shapes[4][3] = {{3, 5, 4}, {70, 48, 144}, {129, 300, 33}, {300, 256, 256}};
+    for (int s = 0; s < 4; s++) {
         int N = shapes[s][0], IC = shapes[s][1], OC = shapes[s][2];
         size_t ni = (size_t)N * IC, nw = (size_t)IC * OC, no = (size_t)N * OC;
         struct mm_ctx c = {drand_impl(ni, 1.0), drand_impl(nw, 1.0), drand_impl(OC, 1.0),
@@ -383,7 +383,7 @@ static double gelu_loss_impl(void *p)
 
 static void test_gelu(void)
 {
-    size_t n = 10000;
+    size_t n = 100000;
     struct gelu_ctx c = {drand_impl(n, 6.0), drand_impl(n, 1.0), dzeros_impl(n), n};
     c.inp[0] = 0.0;
     c.inp[1] = 30.0;
@@ -459,6 +459,26 @@ static double lp_loss_impl(void *p)
     return logprob_ref(c->z, c->V, c->y);
 }
 
+/* large enough for the threaded path; the serial result is the same */
+static void test_encoder_large(void)
+{
+    int V = 50, P = 40, C = 256, N = 600;
+    int *tok = xmalloc(N * sizeof(int)), *pos = xmalloc(N * sizeof(int));
+    for (int n = 0; n < N; n++) {
+        tok[n] = (int)(nn_rng_next(&rng) % (uint64_t)V);
+        pos[n] = n % P;
+    }
+    double *dout = drand_impl((size_t)N * C, 1), *dwte = dzeros_impl((size_t)V * C);
+    double *dwpe = dzeros_impl((size_t)P * C);
+    encoder_backward_ref(dwte, dwpe, dout, tok, pos, N, C);
+    float *fd = to_float_impl(dout, (size_t)N * C);
+    float *fte = xcalloc((size_t)V * C, sizeof(float)), *fpe = xcalloc((size_t)P * C, sizeof(float));
+    encoder_backward(fte, fpe, fd, tok, pos, N, C);
+    CHECK(rel_err_impl(fte, dwte, (size_t)V * C, 1e-5, 1e-5) <= 1.0);
+    CHECK(rel_err_impl(fpe, dwpe, (size_t)P * C, 1e-5, 1e-5) <= 1.0);
+    free(tok), free(pos), free(dout), free(dwte), free(dwpe), free(fd), free(fte), free(fpe);
+}
+
 static void test_logprob(void)
 {
     struct lp_ctx c = {drand_impl(11, 3.0), 11, 7};
@@ -492,6 +512,7 @@ int main(void)
     RUN(test_attention);
     RUN(test_gelu);
     RUN(test_encoder);
+    RUN(test_encoder_large);
     RUN(test_logprob);
     return test_done();
 }

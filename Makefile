@@ -55,7 +55,7 @@ run: deps all
 	@sh scripts/run-quick.sh $(LETHE)
 
 bench: all
-	$(LETHE) bench
+	/usr/bin/python3 bench/run_bench.py --lethe $(LETHE)
 
 clean:
 	rm -rf build

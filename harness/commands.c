@@ -61,8 +61,17 @@ const struct command commands[] = {
      "params NAME: the parameters of a method, with defaults.\n", NULL},
     {"data", NULL, "generate, inspect and validate suite data",
      "usage: lethe data gen|check KIND [--seed N] [--out DIR]\n", "the suites and their generators (suites/)"},
-    {"bench", NULL, "engine throughput (tokens/s, MFU) against a measured sgemm peak",
-     "usage: lethe bench [--config small|gpt2|mlp] [--json]\n", ENGINE},
+    {"bench", cmd_bench, "engine throughput (tokens/s, MFU) against a measured sgemm peak",
+     "usage: lethe bench [--config small|gpt2|mlp] [--reps N] [--json]\n"
+     "Times, for each configuration (or the one named), a training step (forward, backward,\n"
+     "clipping, AdamW), scoring (forward with log-probabilities) and greedy generation with the\n"
+     "KV cache (32 new tokens after prompts of T/2), medians of N repetitions:\n"
+     "  small  GPT-2 4 layers, 4 heads, 256 wide, n_ctx 256, vocab 8192, batch 16 x 128\n"
+     "  gpt2   the GPT-2 124M shape (12, 12, 768, 1024, 50257), batch 4 x 64\n"
+     "  mlp    784-1024-1024-10, batch 256 (samples/s)\n"
+     "and prints the model FLOPs per token, GFLOP/s, and MFU against the best 1024^3 sgemm it\n"
+     "measures on the spot, with the OpenBLAS kernel and the thread count. `make bench` runs\n"
+     "bench/torch_bench.py (PyTorch CPU, same math) alternately and prints the ratios.\n", NULL},
     {"slurm", NULL, "write an sbatch array script for a grid, and the merge step",
      "usage: lethe slurm GRID [--shards N] [--out FILE]\n", RUNNER},
     {"tokenize", cmd_tokenize, "print the token ids of a text; train a BPE vocabulary",

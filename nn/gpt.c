@@ -330,14 +330,13 @@ static void grow_impl(struct gpt *m, size_t bt, size_t att, int B)
     TAKE(m->logits, ALIGN_FLOATS(bt * V));
     LETHE_ASSERT(q == m->acts + total);
     free(m->grads);
-    m->grads = alloc_floats_impl(nc * 14);
+    m->grads = alloc_floats_impl(nc * 10);
     q = m->grads;
     TAKE(m->dres, nc);
     TAKE(m->dln, nc);
     TAKE(m->datty, nc);
     TAKE(m->dqkv, 3 * nc);
     TAKE(m->dfch, 4 * nc);
-    TAKE(m->dfchg, 4 * nc);
 #undef TAKE
     m->tokens = xrealloc(m->tokens, bt * sizeof(int));
     m->pos = xrealloc(m->pos, bt * sizeof(int));
@@ -669,26 +668,24 @@ static void backward_impl(struct gpt *m, int b0, int b1, const float *dlogits, i
                 residual_forward(m->dres + (size_t)m->off[b] * C, m->dres + (size_t)m->off[b] * C,
                                  m->inject[l] + (size_t)b * T * C, (size_t)m->len[b] * C);
         const float *res_in = (l == 0 ? m->encoded : m->a[l - 1].res3) + rc;
-        float *dfchg = m->dfchg + rc * 4, *dfch = m->dfch + rc * 4;
-        float *datty = m->datty + rc, *dqkv = m->dqkv + rc * 3;
-        /* MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2)))) */
-        memset(dfchg, 0, (size_t)nr * 4 * C * sizeof(float));
-        matmul_backward(dfchg, dw->fcprojw, dw->fcprojb, dres, a->fchg + rc * 4, w->fcprojw, nr,
+        float *dfch = m->dfch + rc * 4, *datty = m->datty + rc, *dqkv = m->dqkv + rc * 3;
+        /* MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2)))); activation gradients are written
+         * (beta 0), parameter gradients accumulated */
+        nn_sgemm(0, 1, nr, 4 * C, C, 1.0f, dres, C, w->fcprojw, C, 0.0f, dfch, 4 * C);
+        matmul_backward(NULL, dw->fcprojw, dw->fcprojb, dres, a->fchg + rc * 4, w->fcprojw, nr,
                         4 * C, C);
-        memset(dfch, 0, (size_t)nr * 4 * C * sizeof(float));
-        gelu_backward(dfch, a->fch + rc * 4, dfchg, (size_t)nr * 4 * C);
-        memset(dln, 0, (size_t)nr * C * sizeof(float));
-        matmul_backward(dln, dw->fcw, dw->fcb, dfch, a->ln2 + rc, w->fcw, nr, C, 4 * C);
+        gelu_backward_inplace(dfch, a->fch + rc * 4, (size_t)nr * 4 * C);
+        nn_sgemm(0, 1, nr, C, 4 * C, 1.0f, dfch, 4 * C, w->fcw, 4 * C, 0.0f, dln, C);
+        matmul_backward(NULL, dw->fcw, dw->fcb, dfch, a->ln2 + rc, w->fcw, nr, C, 4 * C);
         layernorm_backward(dres, dw->ln2w, dw->ln2b, dln, a->res2 + rc, w->ln2w,
                            a->ln2_mean + r0, a->ln2_rstd + r0, nr, C);
         /* attention: res2 = res_in + proj(attn(qkv(ln1(res_in)))) */
-        memset(datty, 0, (size_t)nr * C * sizeof(float));
-        matmul_backward(datty, dw->projw, dw->projb, dres, a->atty + rc, w->projw, nr, C, C);
-        memset(dqkv, 0, (size_t)nr * 3 * C * sizeof(float));
+        nn_sgemm(0, 1, nr, C, C, 1.0f, dres, C, w->projw, C, 0.0f, datty, C);
+        matmul_backward(NULL, dw->projw, dw->projb, dres, a->atty + rc, w->projw, nr, C, C);
         attention_backward(m->dqkv, m->scratch, m->datty, a->att, a->qkv, m->off + b0,
-                           m->len + b0, m->aoff + b0, b1 - b0, NH, C);
-        memset(dln, 0, (size_t)nr * C * sizeof(float));
-        matmul_backward(dln, dw->qkvw, dw->qkvb, dqkv, a->ln1 + rc, w->qkvw, nr, C, 3 * C);
+                           m->len + b0, m->aoff + b0, b1 - b0, NH, C, 0);
+        nn_sgemm(0, 1, nr, C, 3 * C, 1.0f, dqkv, 3 * C, w->qkvw, 3 * C, 0.0f, dln, C);
+        matmul_backward(NULL, dw->qkvw, dw->qkvb, dqkv, a->ln1 + rc, w->qkvw, nr, C, 3 * C);
         layernorm_backward(dres, dw->ln1w, dw->ln1b, dln, res_in, w->ln1w, a->ln1_mean + r0,
                            a->ln1_rstd + r0, nr, C);
     }

@@ -68,7 +68,7 @@ struct gpt {
     float *grads;
     float *dres, *dln, *datty;  /* (N, C) */
     float *dqkv;                /* (N, 3C) */
-    float *dfch, *dfchg;        /* (N, 4C) */
+    float *dfch;                /* (N, 4C) */
     float *scratch;             /* attention backward */
     size_t cap_scratch;
 

@@ -162,7 +162,14 @@ void gpt_backward_dlogprob(struct gpt *m, const int *targets, const float *dlp);
 void gpt_sample_grad_norms(struct gpt *m, const int *tokens, const int *lengths,
                            const int *targets, int B, int T, float *norms);
 
-/* -- additions to the contract -- */
+/* -- additions to the contract --
+ * Notes on the functions above: targets, dlp, dlogits and dh at padding positions (t >=
+ * lengths[b]) are ignored and lp there is 0; padded logits rows are 0. gpt_backward_dlogprob,
+ * gpt_forward_loss and gpt_sample_grad_norms turn the logits buffer into gradients in place
+ * (never a second (B, T, V) buffer), so gpt_logits and gpt_logprobs need a new forward after
+ * them; gpt_sample_grad_norms runs its own forward and its norms cover the tensors that are not
+ * frozen. The same inputs and thread count give bit-identical results; a row gives the same
+ * logits bits whatever the padding holds. */
 
 /* Adds GPT-2's tensors for cfg to an empty, unallocated table, in Hugging Face order (wte.weight,
  * wpe.weight, h.0.ln_1.weight, ..., ln_f.bias; names without the "transformer." prefix,

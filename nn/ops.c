@@ -344,26 +344,47 @@ void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, co
     }
 }
 
-#define ROWS_JB 64  /* output columns per block of matmul_rows */
+#define ROWS_JB 32  /* output columns per block of matmul_rows */
+#define ROWS_RT 4   /* rows per register tile of matmul_rows */
 #define ROWS_VB 16  /* vocabulary rows per block of matmul_rows_bt */
 
-NN_CLONES static void matmul_rows_block_impl(float *out, const float *inp, const float *w,
-                                             const float *bias, int R, int IC, int OC, int j0,
-                                             int jn)
+/* Columns j0 .. j0+jn-1 of rows r0 .. r0+nr-1 (nr <= ROWS_RT): every element is bias, then
+ * + x[k] * w[k][j] for k = 0, 1, ..., the same sequence whatever the tile, so a row gives the
+ * same bits alone or in a batch. */
+NN_CLONES static void matmul_rows_tile_impl(float *out, const float *inp, const float *w,
+                                            const float *bias, int r0, int nr, int IC, int OC,
+                                            int j0, int jn)
 {
-    float acc[ROWS_JB];
-    for (int r = 0; r < R; r++) {
-        const float *x = inp + (size_t)r * IC;
+    float acc[ROWS_RT][ROWS_JB];
+    for (int r = 0; r < nr; r++)
         for (int j = 0; j < jn; j++)
-            acc[j] = bias ? bias[j0 + j] : 0.0f;
+            acc[r][j] = bias ? bias[j0 + j] : 0.0f;
+    if (nr == ROWS_RT && jn == ROWS_JB) {
+        const float *x0 = inp + (size_t)r0 * IC, *x1 = x0 + IC, *x2 = x1 + IC, *x3 = x2 + IC;
         for (int k = 0; k < IC; k++) {
-            const float xk = x[k], *wk = w + (size_t)k * OC + j0;
+            const float *wk = w + (size_t)k * OC + j0;
+            const float a0 = x0[k], a1 = x1[k], a2 = x2[k], a3 = x3[k];
 #pragma omp simd
-            for (int j = 0; j < jn; j++)
-                acc[j] += xk * wk[j];
+            for (int j = 0; j < ROWS_JB; j++) {
+                acc[0][j] += a0 * wk[j];
+                acc[1][j] += a1 * wk[j];
+                acc[2][j] += a2 * wk[j];
+                acc[3][j] += a3 * wk[j];
+            }
         }
-        memcpy(out + (size_t)r * OC + j0, acc, (size_t)jn * sizeof(float));
+    } else {
+        for (int r = 0; r < nr; r++) {
+            const float *x = inp + (size_t)(r0 + r) * IC;
+            for (int k = 0; k < IC; k++) {
+                const float xk = x[k], *wk = w + (size_t)k * OC + j0;
+#pragma omp simd
+                for (int j = 0; j < jn; j++)
+                    acc[r][j] += xk * wk[j];
+            }
+        }
     }
+    for (int r = 0; r < nr; r++)
+        memcpy(out + (size_t)(r0 + r) * OC + j0, acc[r], (size_t)jn * sizeof(float));
 }
 
 void matmul_rows(float *out, const float *inp, const float *w, const float *bias, int R, int IC,
@@ -373,7 +394,9 @@ void matmul_rows(float *out, const float *inp, const float *w, const float *bias
 #pragma omp parallel for schedule(static) if ((double)R * IC * OC > PAR_MIN)
     for (int jb = 0; jb < nblocks; jb++) {
         int j0 = jb * ROWS_JB, jn = OC - j0 < ROWS_JB ? OC - j0 : ROWS_JB;
-        matmul_rows_block_impl(out, inp, w, bias, R, IC, OC, j0, jn);
+        for (int r0 = 0; r0 < R; r0 += ROWS_RT)
+            matmul_rows_tile_impl(out, inp, w, bias, r0, R - r0 < ROWS_RT ? R - r0 : ROWS_RT, IC,
+                                  OC, j0, jn);
     }
 }
 
@@ -454,9 +477,10 @@ NN_CLONES static void softmax_causal_back_impl(float *dp, const float *p, int t,
 
 void attention_backward(float *dqkv, float *scratch, const float *dout, const float *att,
                         const float *qkv, const int *off, const int *len, const size_t *aoff,
-                        int B, int NH, int C)
+                        int B, int NH, int C, int accumulate)
 {
     int HS = C / NH, C3 = 3 * C;
+    float beta = accumulate ? 1.0f : 0.0f;
     float scale = 1.0f / sqrtf((float)HS);
     int maxn = 0;
     for (int b = 0; b < B; b++)
@@ -477,11 +501,11 @@ void attention_backward(float *dqkv, float *scratch, const float *dout, const fl
             const float *p = att + aoff[b] + (size_t)h * n * n;
             const float *dy = dout + (size_t)off[b] * C + h * HS;
             sgemm1_impl(0, 1, n, n, HS, 1.0f, dy, C, v, C3, 0.0f, dp, n);
-            sgemm1_impl(1, 0, n, HS, n, 1.0f, p, n, dy, C, 1.0f, dv, C3);
+            sgemm1_impl(1, 0, n, HS, n, 1.0f, p, n, dy, C, beta, dv, C3);
             for (int t = 0; t < n; t++)
                 softmax_causal_back_impl(dp + (size_t)t * n, p + (size_t)t * n, t, n);
-            sgemm1_impl(0, 0, n, HS, n, scale, dp, n, k, C3, 1.0f, dq, C3);
-            sgemm1_impl(1, 0, n, HS, n, scale, dp, n, q, C3, 1.0f, dk, C3);
+            sgemm1_impl(0, 0, n, HS, n, scale, dp, n, k, C3, beta, dq, C3);
+            sgemm1_impl(1, 0, n, HS, n, scale, dp, n, q, C3, beta, dk, C3);
         }
     }
     nn_blas_restore(saved);
@@ -532,6 +556,17 @@ NN_CLONES static void gelu_back_block_impl(float *dinp, const float *x, const fl
     }
 }
 
+NN_CLONES static void gelu_back_inplace_block_impl(float *d, const float *x, int n)
+{
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+        float u = GELU_S * (x[i] + GELU_A * x[i] * x[i] * x[i]);
+        float e = exp_impl(2.0f * u), inv = 1.0f / (e + 1.0f), s1 = e * inv;
+        float du = GELU_S * (1.0f + 3.0f * GELU_A * x[i] * x[i]);
+        d[i] = s1 * (1.0f + 2.0f * x[i] * du * inv) * d[i];
+    }
+}
+
 #define ELT_BLOCK 4096
 
 void gelu_forward(float *out, const float *inp, size_t n)
@@ -552,6 +587,16 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
         size_t o = (size_t)i * ELT_BLOCK;
         gelu_back_block_impl(dinp + o, inp + o, dout + o,
                              (int)(n - o < ELT_BLOCK ? n - o : ELT_BLOCK));
+    }
+}
+
+void gelu_backward_inplace(float *d, const float *inp, size_t n)
+{
+    long nb = (long)((n + ELT_BLOCK - 1) / ELT_BLOCK);
+#pragma omp parallel for schedule(static) if ((double)n > PAR_MIN)
+    for (long i = 0; i < nb; i++) {
+        size_t o = (size_t)i * ELT_BLOCK;
+        gelu_back_inplace_block_impl(d + o, inp + o, (int)(n - o < ELT_BLOCK ? n - o : ELT_BLOCK));
     }
 }
 

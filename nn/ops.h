@@ -54,10 +54,11 @@ void matmul_rows_bt(float *out, const float *inp, const float *wte, int R, int C
  * header. Scale 1/sqrt(HS). */
 void attention_forward(float *out, float *att, const float *qkv, const int *off, const int *len,
                        const size_t *aoff, int B, int NH, int C);
-/* scratch: attention_scratch_floats(max len) floats. */
+/* scratch: attention_scratch_floats(max len) floats. accumulate = 0 overwrites the rows of
+ * dqkv of the batch instead of adding to them (no zeroing pass needed). */
 void attention_backward(float *dqkv, float *scratch, const float *dout, const float *att,
                         const float *qkv, const int *off, const int *len, const size_t *aoff,
-                        int B, int NH, int C);
+                        int B, int NH, int C, int accumulate);
 size_t attention_scratch_floats(int max_len);
 /* One query against a cache: out (C) for query q (C) and keys/values k, v (n, C) of the same
  * sequence (positions 0 .. n-1); scratch (n) floats. */
@@ -67,6 +68,8 @@ void attention_decode(float *out, float *scratch, const float *q, const float *k
 /* GELU, tanh form (Hendrycks & Gimpel 2016, eq. in section 2). n elements. */
 void gelu_forward(float *out, const float *inp, size_t n);
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+/* d = gelu'(inp) * d in place: the backward without a second buffer. */
+void gelu_backward_inplace(float *d, const float *inp, size_t n);
 /* out = a + b; out may alias a or b. */
 void residual_forward(float *out, const float *a, const float *b, size_t n);
 

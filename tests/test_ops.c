@@ -338,7 +338,14 @@ static void attention_case_impl(const int *lens, int B, int NH, int C, int fd)
     for (int b = 0; b < B; b++)
         maxlen = lens[b] > maxlen ? lens[b] : maxlen;
     float *scratch = xmalloc((attention_scratch_floats(maxlen) + 1) * sizeof(float));
-    attention_backward(fd3, scratch, fr, fa, fq, off, lens, aoff, B, NH, C);
+    attention_backward(fd3, scratch, fr, fa, fq, off, lens, aoff, B, NH, C, 1);
+    CHECK(rel_err_impl(fd3, dqkv, n3, 1e-4, 1e-4) <= 1.0);
+    /* overwriting: garbage in dqkv is replaced */
+    for (size_t i = 0; i < n3; i++) {
+        fd3[i] = 1e6f;
+        dqkv[i] -= 0.25;
+    }
+    attention_backward(fd3, scratch, fr, fa, fq, off, lens, aoff, B, NH, C, 0);
     CHECK(rel_err_impl(fd3, dqkv, n3, 1e-4, 1e-4) <= 1.0);
     /* decoding one query against the keys and values of its sequence */
     int b = B - 1, n = lens[b];
@@ -404,6 +411,9 @@ static void test_gelu(void)
     gelu_forward(fo, fi, n);
     CHECK(rel_err_impl(fo, c.out, n, 1e-6, 1e-6) <= 1.0);
     gelu_backward(fd, fi, fr, n);
+    CHECK(rel_err_impl(fd, d, n, 1e-6, 1e-5) <= 1.0);
+    memcpy(fd, fr, n * sizeof(float));
+    gelu_backward_inplace(fd, fi, n);
     CHECK(rel_err_impl(fd, d, n, 1e-6, 1e-5) <= 1.0);
     CHECK(fo[1] == 30.0f && fo[2] == 0.0f);
     free(c.inp), free(c.r), free(c.out), free(d), free(fi), free(fr), free(fo), free(fd);

@@ -10,9 +10,30 @@
 #include "nn/nn.h"
 
 /* below this many elements a loop runs on one thread (OpenMP start-up costs more) */
-#define PAR_MIN 32768
+#define PAR_MIN 131072
 /* below this many multiply-adds a matrix product runs on one thread */
 #define SGEMM_PAR_MIN 1000000.0
+
+/* The element loops are compiled for three x86 levels and picked at load time; none holds a
+ * reduction and -std=c11 keeps FMA contraction off, so every clone gives the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CLF_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define CLF_CLONES
+#endif
+
+/* [lo, hi): the calling OpenMP thread's static block of [0, n) */
+static void thread_block_impl(int n, int *lo, int *hi)
+{
+    int nt = 1, id = 0;
+#ifdef _OPENMP
+    nt = omp_get_num_threads();
+    id = omp_get_thread_num();
+#endif
+    int chunk = (n + nt - 1) / nt;
+    *lo = id * chunk < n ? id * chunk : n;
+    *hi = *lo + chunk < n ? *lo + chunk : n;
+}
 
 /* ---- matrix products ------------------------------------------------------------------------- */
 
@@ -63,6 +84,13 @@ static void sgemm_impl(int ta, int tb, int M, int N, int K, float alpha, const f
 
 /* ---- linear ------------------------------------------------------------------------ */
 
+CLF_CLONES static void vadd_impl(float *restrict out, const float *restrict a, int n)
+{
+#pragma omp simd
+    for (int i = 0; i < n; i++)
+        out[i] += a[i];
+}
+
 void clf_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
                         int B, int IC, int OC)
 {
@@ -70,11 +98,8 @@ void clf_linear_forward(float *out, const float *inp, const float *weight, const
     if (!bias)
         return;
 #pragma omp parallel for schedule(static) if ((size_t)B * OC >= PAR_MIN)
-    for (int b = 0; b < B; b++) {
-        float *o = out + (size_t)b * OC;
-        for (int j = 0; j < OC; j++)
-            o[j] += bias[j];
-    }
+    for (int b = 0; b < B; b++)
+        vadd_impl(out + (size_t)b * OC, bias, OC);
 }
 
 void clf_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
@@ -85,43 +110,73 @@ void clf_linear_backward(float *dinp, float *dweight, float *dbias, const float 
     if (dweight)
         sgemm_impl(1, 0, OC, IC, B, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
     if (dbias) {
-#pragma omp parallel for schedule(static) if ((size_t)B * OC >= PAR_MIN)
-        for (int j = 0; j < OC; j++) {
-            double s = 0;
-            for (int b = 0; b < B; b++)
-                s += dout[(size_t)b * OC + j];
-            dbias[j] += (float)s;
+        /* threads own slices of the OC outputs and add the rows in order of b */
+#pragma omp parallel if ((size_t)B * OC >= PAR_MIN)
+        {
+            int j0, j1;
+            thread_block_impl(OC, &j0, &j1);
+            for (int b = 0; b < B && j1 > j0; b++)
+                vadd_impl(dbias + j0, dout + (size_t)b * OC + j0, j1 - j0);
         }
     }
 }
 
 /* ---- ReLU with an optional per-unit scale --------------------------------------------- */
 
+/* one sample (U, S): y = max(x, 0) * k[u] */
+CLF_CLONES static void relu_sample_impl(float *y, const float *x, const float *k, int U, int S)
+{
+    if (S == 1) {
+#pragma omp simd
+        for (int u = 0; u < U; u++)
+            y[u] = x[u] > 0.0f ? x[u] * (k ? k[u] : 1.0f) : 0.0f;
+        return;
+    }
+    for (int u = 0; u < U; u++) {
+        const float ku = k ? k[u] : 1.0f;
+        const float *xu = x + (size_t)u * S;
+        float *yu = y + (size_t)u * S;
+#pragma omp simd
+        for (int s = 0; s < S; s++)
+            yu[s] = xu[s] > 0.0f ? xu[s] * ku : 0.0f;
+    }
+}
+
+/* one sample (U, S): dx += dy * k[u] where y > 0 */
+CLF_CLONES static void relu_back_sample_impl(float *restrict dx, const float *restrict dy,
+                                             const float *restrict y, const float *k, int U,
+                                             int S)
+{
+    if (S == 1) {
+#pragma omp simd
+        for (int u = 0; u < U; u++)
+            dx[u] += y[u] > 0.0f ? dy[u] * (k ? k[u] : 1.0f) : 0.0f;
+        return;
+    }
+    for (int u = 0; u < U; u++) {
+        const float ku = k ? k[u] : 1.0f;
+        const size_t o = (size_t)u * S;
+#pragma omp simd
+        for (int s = 0; s < S; s++)
+            dx[o + s] += y[o + s] > 0.0f ? dy[o + s] * ku : 0.0f;
+    }
+}
+
 void clf_relu_forward(float *out, const float *inp, const float *scale, int B, int U, int S)
 {
-    size_t n = (size_t)B * U * S;
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-    for (int bu = 0; bu < B * U; bu++) {
-        float k = scale ? scale[bu % U] : 1.0f;
-        const float *x = inp + (size_t)bu * S;
-        float *y = out + (size_t)bu * S;
-        for (int s = 0; s < S; s++)
-            y[s] = x[s] > 0.0f ? x[s] * k : 0.0f;
-    }
+    const size_t per = (size_t)U * S;
+#pragma omp parallel for schedule(static) if (per * B >= PAR_MIN)
+    for (int b = 0; b < B; b++)
+        relu_sample_impl(out + b * per, inp + b * per, scale, U, S);
 }
 
 void clf_relu_backward(float *dinp, const float *dout, const float *out, const float *scale,
                        int B, int U, int S)
 {
-    size_t n = (size_t)B * U * S;
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-    for (int bu = 0; bu < B * U; bu++) {
-        float k = scale ? scale[bu % U] : 1.0f;
-        const float *y = out + (size_t)bu * S, *dy = dout + (size_t)bu * S;
-        float *dx = dinp + (size_t)bu * S;
-        for (int s = 0; s < S; s++)
-            dx[s] += y[s] > 0.0f ? dy[s] * k : 0.0f;
-    }
+    const size_t per = (size_t)U * S;
+#pragma omp parallel for schedule(static) if (per * B >= PAR_MIN)
+    for (int b = 0; b < B; b++)
+        relu_back_sample_impl(dinp + b * per, dout + b * per, out + b * per, scale, U, S);
 }
 
 /* ---- 2-D convolution -------------------------------------------------------------------- */

@@ -12,6 +12,27 @@
 /* most threads whose partial sums nn_grad_norm keeps (more are not used) */
 #define MAX_THREADS 256
 
+/* The element loops are compiled for three x86 levels and picked at load time; they hold no
+ * reductions and -std=c11 keeps FMA contraction off, so every clone gives the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define OPT_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define OPT_CLONES
+#endif
+
+/* [lo, hi): the calling OpenMP thread's static block of [0, n) */
+static void thread_block_impl(size_t n, size_t *lo, size_t *hi)
+{
+    size_t nt = 1, id = 0;
+#ifdef _OPENMP
+    nt = (size_t)omp_get_num_threads();
+    id = (size_t)omp_get_thread_num();
+#endif
+    size_t chunk = (n + nt - 1) / nt;
+    *lo = id * chunk < n ? id * chunk : n;
+    *hi = *lo + chunk < n ? *lo + chunk : n;
+}
+
 static float *state_alloc_impl(size_t n)
 {
     return xcalloc(n ? n : 1, sizeof(float));
@@ -39,6 +60,31 @@ void adamw_init(struct adamw *opt, const struct nn_params *p, const struct adamw
     opt->v = state_alloc_impl(p->n);
 }
 
+struct adamw_scalars {
+    float b1, b2, omb1, omb2, eps, step_size, bc2_sqrt, decay;
+};
+
+/* memory-bound at two threads (7 floats moved per element), so it is left scalar (sqrtf's
+ * errno branch blocks vectorising) */
+static void adamw_block_impl(float *restrict x, float *restrict m, float *restrict v,
+                                        const float *restrict g, size_t n, int dec,
+                                        const struct adamw_scalars *k)
+{
+    const float b1 = k->b1, b2 = k->b2, omb1 = k->omb1, omb2 = k->omb2, eps = k->eps;
+    const float step_size = k->step_size, bc2_sqrt = k->bc2_sqrt;
+    const float decay = dec ? k->decay : 1.0f;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float xi = x[i] * decay;
+        float mi = m[i] * b1 + gi * omb1;
+        float vi = v[i] * b2 + gi * gi * omb2;
+        m[i] = mi;
+        v[i] = vi;
+        float denom = sqrtf(vi) / bc2_sqrt + eps;
+        x[i] = xi - step_size * (mi / denom);
+    }
+}
+
 void adamw_step(struct adamw *opt, struct nn_params *p, double lr)
 {
     LETHE_ASSERT(p->n == opt->n && p->grad);
@@ -51,26 +97,19 @@ void adamw_step(struct adamw *opt, struct nn_params *p, double lr)
     const double bc1 = 1.0 - pow(c->beta1, (double)t), bc2 = 1.0 - pow(c->beta2, (double)t);
     const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
     const float decay = (float)(1.0 - lr * c->weight_decay);
+    struct adamw_scalars k = {b1, b2, omb1, omb2, eps, step_size, bc2_sqrt, decay};
     float *data = p->data, *grad = p->grad, *m = opt->m, *v = opt->v;
 #pragma omp parallel
-    for (int k = 0; k < p->n_tensors; k++) {
-        const struct nn_tensor *te = &p->tensors[k];
+    for (int t_i = 0; t_i < p->n_tensors; t_i++) {
+        const struct nn_tensor *te = &p->tensors[t_i];
         if (te->frozen)
             continue;
         const int dec = c->weight_decay != 0.0 && decayed_impl(c->decay_kinds, te);
-        const size_t o = te->offset, n = te->numel;
-#pragma omp for schedule(static) nowait
-        for (size_t i = o; i < o + n; i++) {
-            float g = grad[i], x = data[i];
-            if (dec)
-                x *= decay;
-            float mi = m[i] * b1 + g * omb1;
-            float vi = v[i] * b2 + g * g * omb2;
-            m[i] = mi;
-            v[i] = vi;
-            float denom = sqrtf(vi) / bc2_sqrt + eps;
-            data[i] = x - step_size * (mi / denom);
-        }
+        size_t lo, hi, o = te->offset;
+        thread_block_impl(te->numel, &lo, &hi);
+        if (hi > lo)
+            adamw_block_impl(data + o + lo, m + o + lo, v + o + lo, grad + o + lo, hi - lo, dec,
+                             &k);
     }
 }
 
@@ -140,6 +179,24 @@ void sgd_release(struct sgd *opt)
 
 /* ---- gradient norm and clipping ---------------------------------------------------------- */
 
+/* sum of squares in double over 8 fixed lanes (element i goes to lane i % 8), the lanes then
+ * added in order: the same bits for any vector width */
+OPT_CLONES static double sumsq_block_impl(const float *x, size_t n)
+{
+    double acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+#pragma omp simd
+        for (int j = 0; j < 8; j++)
+            acc[j] += (double)x[i + j] * x[i + j];
+    for (; i < n; i++)
+        acc[i % 8] += (double)x[i] * x[i];
+    double s = 0;
+    for (int j = 0; j < 8; j++)
+        s += acc[j];
+    return s;
+}
+
 double nn_grad_norm(const struct nn_params *p)
 {
     if (!p->grad)
@@ -159,10 +216,9 @@ double nn_grad_norm(const struct nn_params *p)
             const struct nn_tensor *te = &p->tensors[k];
             if (te->frozen)
                 continue;
-            const size_t o = te->offset, n = te->numel;
-#pragma omp for schedule(static) nowait
-            for (size_t i = o; i < o + n; i++)
-                s += (double)grad[i] * grad[i];
+            size_t lo, hi;
+            thread_block_impl(te->numel, &lo, &hi);
+            s += sumsq_block_impl(grad + te->offset + lo, hi - lo);
         }
         int tid = 0;
 #ifdef _OPENMP

@@ -200,6 +200,16 @@ size_t clf_conv2d_work_floats(const struct clf_conv_geom *g)
     return (size_t)g->OC * g->B * oh * ow;
 }
 
+/* For stride 1, the output columns ox whose input column ox - pad + kx lies inside [0, W). */
+static void valid_cols_impl(int ow, int W, int pad, int kx, int *lo, int *hi)
+{
+    int a = pad - kx, b = W + pad - kx;
+    *lo = a > 0 ? a : 0;
+    *hi = b < ow ? b : ow;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
 /* col (C*K*K, B*OH*OW): row (c, ky, kx), column (b, oy, ox) */
 static void im2col_impl(float *col, const float *inp, const struct clf_conv_geom *g, int oh,
                         int ow)
@@ -210,9 +220,10 @@ static void im2col_impl(float *col, const float *inp, const struct clf_conv_geom
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)rows * ncol >= PAR_MIN)
     for (int r = 0; r < rows; r++)
         for (int b = 0; b < g->B; b++) {
-            int c = r / (K * K), ky = (r / K) % K, kx = r % K;
+            int c = r / (K * K), ky = (r / K) % K, kx = r % K, lo, hi;
             const float *x = inp + ((size_t)b * C + c) * H * W;
             float *dst = col + (size_t)r * ncol + (size_t)b * ohw;
+            valid_cols_impl(ow, W, pad, kx, &lo, &hi);
             for (int oy = 0; oy < oh; oy++) {
                 int iy = oy * s - pad + ky;
                 float *d = dst + (size_t)oy * ow;
@@ -221,6 +232,13 @@ static void im2col_impl(float *col, const float *inp, const struct clf_conv_geom
                     continue;
                 }
                 const float *xr = x + (size_t)iy * W;
+                if (s == 1) { /* zeros, a copied run, zeros */
+                    memset(d, 0, (size_t)lo * sizeof(float));
+                    if (hi > lo)
+                        memcpy(d + lo, xr + lo - pad + kx, (size_t)(hi - lo) * sizeof(float));
+                    memset(d + hi, 0, (size_t)(ow - hi) * sizeof(float));
+                    continue;
+                }
                 for (int ox = 0; ox < ow; ox++) {
                     int ix = ox * s - pad + kx;
                     d[ox] = (ix >= 0 && ix < W) ? xr[ix] : 0.0f;
@@ -243,12 +261,19 @@ static void col2im_impl(float *dinp, const float *dcol, const struct clf_conv_ge
             for (int ky = 0; ky < K; ky++)
                 for (int kx = 0; kx < K; kx++) {
                     const float *src = dcol + ((size_t)(c * K + ky) * K + kx) * ncol + b * ohw;
+                    int lo, hi;
+                    valid_cols_impl(ow, W, pad, kx, &lo, &hi);
                     for (int oy = 0; oy < oh; oy++) {
                         int iy = oy * s - pad + ky;
                         if (iy < 0 || iy >= H)
                             continue;
                         float *dr = dx + (size_t)iy * W;
                         const float *sr = src + (size_t)oy * ow;
+                        if (s == 1) {
+                            if (hi > lo)
+                                vadd_impl(dr + lo - pad + kx, sr + lo, hi - lo);
+                            continue;
+                        }
                         for (int ox = 0; ox < ow; ox++) {
                             int ix = ox * s - pad + kx;
                             if (ix >= 0 && ix < W)

@@ -8,7 +8,7 @@ ifdef CI
 WARN += -Werror
 endif
 CFLAGS ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 $(CFLAGS) $(WARN) $(EXTRA_CFLAGS) -fopenmp -MMD -MP
+ALL_CFLAGS = -std=c11 $(CFLAGS) $(WARN) $(EXTRA_CFLAGS) -fno-math-errno -fopenmp -MMD -MP
 CPPFLAGS += -D_DEFAULT_SOURCE -I. -I/usr/include/openblas
 LDLIBS := -lopenblas -lsvm -lsqlite3 -ljansson -lpcre2-8 -lz -lm -fopenmp
 LDFLAGS += $(EXTRA_LDFLAGS)

@@ -24,6 +24,8 @@ TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(BUILD)/tests/%)
 LETHE := $(BUILD)/lethe
 
 .PHONY: all test sanitize run bench deps clean
+# keep the test objects (intermediate files of the pattern rules) so that nothing rebuilds twice
+.SECONDARY:
 all: $(LETHE) $(TEST_BINS) $(TOOL_BINS)
 
 $(BUILD)/%.o: %.c

@@ -1,6 +1,5 @@
 /* Layers of the classifiers: linear, ReLU, 2-D convolution (im2col + sgemm), max-pooling,
  * bag of embeddings, gated fusion, cross-entropy; `_ref` plain kernels beside the fast ones. */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -8,83 +7,14 @@
 #endif
 
 #include "nn/nn.h"
+#include "nn/ops.h"
 
 /* below this many elements a loop runs on one thread (OpenMP start-up costs more) */
 #define PAR_MIN 131072
-/* below this many multiply-adds a matrix product runs on one thread */
-#define SGEMM_PAR_MIN 1000000.0
-
-/* The element loops are compiled for three x86 levels and picked at load time; none holds a
- * reduction and -std=c11 keeps FMA contraction off, so every clone gives the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CLF_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define CLF_CLONES
-#endif
-
-/* [lo, hi): the calling OpenMP thread's static block of [0, n) */
-static void thread_block_impl(int n, int *lo, int *hi)
-{
-    int nt = 1, id = 0;
-#ifdef _OPENMP
-    nt = omp_get_num_threads();
-    id = omp_get_thread_num();
-#endif
-    int chunk = (n + nt - 1) / nt;
-    *lo = id * chunk < n ? id * chunk : n;
-    *hi = *lo + chunk < n ? *lo + chunk : n;
-}
-
-/* ---- matrix products ------------------------------------------------------------------------- */
-
-/* C = alpha op(A) op(B) + beta C (row-major). OpenBLAS's own threads are switched off for the
- * call and the product is split over the OpenMP threads instead (along the larger of M and N,
- * each block one single-threaded sgemm): two thread pools spinning against each other on the
- * same cores cost several times the work itself. Each element's sum over K is the same for any
- * split, so results do not depend on the thread count. */
-static void sgemm_impl(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                       const float *Bm, int ldb, float beta, float *Cm, int ldc)
-{
-    const enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans;
-    const enum CBLAS_TRANSPOSE TB = tb ? CblasTrans : CblasNoTrans;
-    int nt = 1;
-#ifdef _OPENMP
-    nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-#endif
-    if ((double)M * N * K < SGEMM_PAR_MIN)
-        nt = 1;
-    int saved = openblas_get_num_threads();
-    if (saved != 1)
-        openblas_set_num_threads(1);
-    if (nt <= 1) {
-        cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
-    } else if (M >= N) {
-        int chunk = ((M + nt - 1) / nt + 15) / 16 * 16;
-#pragma omp parallel num_threads(nt)
-        {
-            int m0 = omp_get_thread_num() * chunk, m1 = m0 + chunk < M ? m0 + chunk : M;
-            if (m1 > m0)
-                cblas_sgemm(CblasRowMajor, TA, TB, m1 - m0, N, K, alpha,
-                            ta ? A + m0 : A + (size_t)m0 * lda, lda, Bm, ldb, beta,
-                            Cm + (size_t)m0 * ldc, ldc);
-        }
-    } else {
-        int chunk = ((N + nt - 1) / nt + 15) / 16 * 16;
-#pragma omp parallel num_threads(nt)
-        {
-            int n0 = omp_get_thread_num() * chunk, n1 = n0 + chunk < N ? n0 + chunk : N;
-            if (n1 > n0)
-                cblas_sgemm(CblasRowMajor, TA, TB, M, n1 - n0, K, alpha, A, lda,
-                            tb ? Bm + (size_t)n0 * ldb : Bm + n0, ldb, beta, Cm + n0, ldc);
-        }
-    }
-    if (saved != 1)
-        openblas_set_num_threads(saved);
-}
 
 /* ---- linear ------------------------------------------------------------------------ */
 
-CLF_CLONES static void vadd_impl(float *restrict out, const float *restrict a, int n)
+NN_CLONES static void vadd_impl(float *restrict out, const float *restrict a, int n)
 {
 #pragma omp simd
     for (int i = 0; i < n; i++)
@@ -94,7 +24,7 @@ CLF_CLONES static void vadd_impl(float *restrict out, const float *restrict a, i
 void clf_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
                         int B, int IC, int OC)
 {
-    sgemm_impl(0, 1, B, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC);
+    nn_sgemm(0, 1, B, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC);
     if (!bias)
         return;
 #pragma omp parallel for schedule(static) if ((size_t)B * OC >= PAR_MIN)
@@ -106,15 +36,16 @@ void clf_linear_backward(float *dinp, float *dweight, float *dbias, const float 
                          const float *inp, const float *weight, int B, int IC, int OC)
 {
     if (dinp)
-        sgemm_impl(0, 0, B, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
+        nn_sgemm(0, 0, B, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
     if (dweight)
-        sgemm_impl(1, 0, OC, IC, B, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
+        nn_sgemm(1, 0, OC, IC, B, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
     if (dbias) {
         /* threads own slices of the OC outputs and add the rows in order of b */
 #pragma omp parallel if ((size_t)B * OC >= PAR_MIN)
         {
-            int j0, j1;
-            thread_block_impl(OC, &j0, &j1);
+            size_t j0_, j1_;
+            nn_thread_block((size_t)OC, &j0_, &j1_);
+            int j0 = (int)j0_, j1 = (int)j1_;
             for (int b = 0; b < B && j1 > j0; b++)
                 vadd_impl(dbias + j0, dout + (size_t)b * OC + j0, j1 - j0);
         }
@@ -124,7 +55,7 @@ void clf_linear_backward(float *dinp, float *dweight, float *dbias, const float 
 /* ---- ReLU with an optional per-unit scale --------------------------------------------- */
 
 /* one sample (U, S): y = max(x, 0) * k[u] */
-CLF_CLONES static void relu_sample_impl(float *y, const float *x, const float *k, int U, int S)
+NN_CLONES static void relu_sample_impl(float *y, const float *x, const float *k, int U, int S)
 {
     if (S == 1) {
 #pragma omp simd
@@ -143,7 +74,7 @@ CLF_CLONES static void relu_sample_impl(float *y, const float *x, const float *k
 }
 
 /* one sample (U, S): dx += dy * k[u] where y > 0 */
-CLF_CLONES static void relu_back_sample_impl(float *restrict dx, const float *restrict dy,
+NN_CLONES static void relu_back_sample_impl(float *restrict dx, const float *restrict dy,
                                              const float *restrict y, const float *k, int U,
                                              int S)
 {
@@ -293,7 +224,7 @@ void clf_conv2d_forward(float *out, float *col, float *work, const float *inp,
     const size_t ohw = (size_t)oh * ow, ncol = (size_t)g->B * ohw;
     im2col_impl(col, inp, g, oh, ow);
     /* work (OC, B*OH*OW) = weight (OC, C*K*K) @ col */
-    sgemm_impl(0, 0, g->OC, (int)ncol, ckk, 1.0f, weight, ckk, col, (int)ncol, 0.0f, work,
+    nn_sgemm(0, 0, g->OC, (int)ncol, ckk, 1.0f, weight, ckk, col, (int)ncol, 0.0f, work,
                (int)ncol);
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)g->OC * ncol >= PAR_MIN)
     for (int b = 0; b < g->B; b++)
@@ -331,10 +262,10 @@ void clf_conv2d_backward(float *dinp, float *dweight, float *dbias, float *dcol,
         }
     }
     if (dweight) /* dweight (OC, CKK) += work @ col^T */
-        sgemm_impl(0, 1, g->OC, ckk, (int)ncol, 1.0f, work, (int)ncol, col, (int)ncol, 1.0f,
+        nn_sgemm(0, 1, g->OC, ckk, (int)ncol, 1.0f, work, (int)ncol, col, (int)ncol, 1.0f,
                    dweight, ckk);
     if (dinp) { /* dcol (CKK, N) = weight^T @ work, then scattered back */
-        sgemm_impl(1, 0, ckk, (int)ncol, g->OC, 1.0f, weight, ckk, work, (int)ncol, 0.0f, dcol,
+        nn_sgemm(1, 0, ckk, (int)ncol, g->OC, 1.0f, weight, ckk, work, (int)ncol, 0.0f, dcol,
                    (int)ncol);
         col2im_impl(dinp, dcol, g, oh, ow);
     }

@@ -7,15 +7,6 @@
 
 #include "nn/ops.h"
 
-/* The hot leaf loops are compiled for three x86 levels and picked at load time (ifunc); the
- * OpenMP regions call them, so the vector width follows the machine, not the -march default.
- * Same machine, same clone: results stay deterministic. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NN_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define NN_CLONES
-#endif
-
 /* Below this much work (elements touched, or multiply-adds) a kernel runs on the calling
  * thread: waking a team costs more than it saves, and much more on a busy machine. */
 #define PAR_MIN 65536.0
@@ -129,11 +120,10 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
     nn_blas_restore(saved);
 }
 
-/* Splits [0, n) into the calling thread's static block. */
-static void thread_block_impl(int n, int *lo, int *hi)
+void nn_thread_block(size_t n, size_t *lo, size_t *hi)
 {
-    int nt = omp_get_num_threads(), id = omp_get_thread_num();
-    int chunk = (n + nt - 1) / nt;
+    size_t nt = (size_t)omp_get_num_threads(), id = (size_t)omp_get_thread_num();
+    size_t chunk = (n + nt - 1) / nt;
     *lo = id * chunk < n ? id * chunk : n;
     *hi = *lo + chunk < n ? *lo + chunk : n;
 }
@@ -222,8 +212,9 @@ void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *to
      * sums do not depend on the number of threads */
 #pragma omp parallel if ((double)N * C > PAR_MIN)
     {
-        int c0, c1;
-        thread_block_impl(C, &c0, &c1);
+        size_t c0_, c1_;
+        nn_thread_block((size_t)C, &c0_, &c1_);
+        int c0 = (int)c0_, c1 = (int)c1_;
         for (int n = 0; n < N && c1 > c0; n++) {
             const float *d = dout + (size_t)n * C + c0;
             if (dwte)
@@ -303,8 +294,9 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
                                     inp + (size_t)n * C, w, mean[n], rstd[n], C);
         }
         if (dw || db) {
-            int c0, c1;
-            thread_block_impl(C, &c0, &c1);
+            size_t c0_, c1_;
+            nn_thread_block((size_t)C, &c0_, &c1_);
+            int c0 = (int)c0_, c1 = (int)c1_;
             for (int n = 0; n < N && c1 > c0; n++)
                 layernorm_dw_impl(dw ? dw + c0 : NULL, db ? db + c0 : NULL,
                                   dout + (size_t)n * C + c0, inp + (size_t)n * C + c0, mean[n],
@@ -336,8 +328,9 @@ void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, co
     if (dbias) {
 #pragma omp parallel if ((double)N * OC > PAR_MIN)
         {
-            int o0, o1;
-            thread_block_impl(OC, &o0, &o1);
+            size_t o0_, o1_;
+            nn_thread_block((size_t)OC, &o0_, &o1_);
+            int o0 = (int)o0_, o1 = (int)o1_;
             for (int n = 0; n < N && o1 > o0; n++)
                 vacc_impl(dbias + o0, dout + (size_t)n * OC + o0, o1 - o0);
         }

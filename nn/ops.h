@@ -13,6 +13,20 @@
 
 #include <stddef.h>
 
+/* ---- shared by the engine's kernels (ops.c, clf_ops.c, optim.c) ----------------------------- */
+
+/* Hot leaf loops are compiled for three x86 levels and picked at load time (ifunc), so the
+ * vector width follows the machine. They hold no reductions and -std=c11 keeps FMA contraction
+ * off, so every clone gives the same bits: results stay deterministic. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NN_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define NN_CLONES
+#endif
+
+/* [lo, hi): the calling OpenMP thread's static block of [0, n) (all of it outside a team). */
+void nn_thread_block(size_t n, size_t *lo, size_t *hi);
+
 /* ---- fast kernels (nn/ops.c) ------------------------------------------------------------ */
 
 /* C = alpha * op(A) op(B) + beta * C (row-major, cblas conventions), split over the OpenMP

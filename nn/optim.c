@@ -8,30 +8,10 @@
 #endif
 
 #include "nn/nn.h"
+#include "nn/ops.h"
 
 /* most threads whose partial sums nn_grad_norm keeps (more are not used) */
 #define MAX_THREADS 256
-
-/* The element loops are compiled for three x86 levels and picked at load time; they hold no
- * reductions and -std=c11 keeps FMA contraction off, so every clone gives the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define OPT_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define OPT_CLONES
-#endif
-
-/* [lo, hi): the calling OpenMP thread's static block of [0, n) */
-static void thread_block_impl(size_t n, size_t *lo, size_t *hi)
-{
-    size_t nt = 1, id = 0;
-#ifdef _OPENMP
-    nt = (size_t)omp_get_num_threads();
-    id = (size_t)omp_get_thread_num();
-#endif
-    size_t chunk = (n + nt - 1) / nt;
-    *lo = id * chunk < n ? id * chunk : n;
-    *hi = *lo + chunk < n ? *lo + chunk : n;
-}
 
 static float *state_alloc_impl(size_t n)
 {
@@ -106,7 +86,7 @@ void adamw_step(struct adamw *opt, struct nn_params *p, double lr)
             continue;
         const int dec = c->weight_decay != 0.0 && decayed_impl(c->decay_kinds, te);
         size_t lo, hi, o = te->offset;
-        thread_block_impl(te->numel, &lo, &hi);
+        nn_thread_block(te->numel, &lo, &hi);
         if (hi > lo)
             adamw_block_impl(data + o + lo, m + o + lo, v + o + lo, grad + o + lo, hi - lo, dec,
                              &k);
@@ -181,7 +161,7 @@ void sgd_release(struct sgd *opt)
 
 /* sum of squares in double over 8 fixed lanes (element i goes to lane i % 8), the lanes then
  * added in order: the same bits for any vector width */
-OPT_CLONES static double sumsq_block_impl(const float *x, size_t n)
+NN_CLONES static double sumsq_block_impl(const float *x, size_t n)
 {
     double acc[8] = {0};
     size_t i = 0;
@@ -217,7 +197,7 @@ double nn_grad_norm(const struct nn_params *p)
             if (te->frozen)
                 continue;
             size_t lo, hi;
-            thread_block_impl(te->numel, &lo, &hi);
+            nn_thread_block(te->numel, &lo, &hi);
             s += sumsq_block_impl(grad + te->offset + lo, hi - lo);
         }
         int tid = 0;

@@ -6,7 +6,7 @@ Run with Debian's python3-torch (1.13) and /usr/bin/python3, never by `make test
 Prints one JSON object with the fields of `lethe bench --json`:
     config, train_tokens_per_s, score_tokens_per_s, generate_tokens_per_s,
     train_flops_per_token, gflops, mfu, sgemm_peak_gflops, blas_kernel, threads
-(samples instead of tokens for `mlp`). Settings are PyTorch's best on CPU: 2 threads, AdamW with
+(samples instead of tokens for `mlp`: train_samples_per_s, ...). Settings are PyTorch's best on CPU: 2 threads, AdamW with
 foreach=True, float32, no autograd during scoring and generation, a KV cache during generation.
 """
 import argparse
@@ -211,9 +211,10 @@ def main():
         tr, sc, ge, fpt = bench_mlp(c, a.reps)
     gflops = tr * fpt / 1e9
     kernel = blas_kernel()
+    unit = "samples" if c["kind"] == "mlp" else "tokens"
     print(json.dumps({
-        "config": a.config, "train_tokens_per_s": tr, "score_tokens_per_s": sc,
-        "generate_tokens_per_s": ge, "train_flops_per_token": fpt, "gflops": gflops,
+        "config": a.config, "train_%s_per_s" % unit: tr, "score_%s_per_s" % unit: sc,
+        "generate_%s_per_s" % unit: ge, "train_flops_per_token": fpt, "gflops": gflops,
         "mfu": gflops / peak if peak > 0 else 0.0, "sgemm_peak_gflops": peak,
         "blas_kernel": kernel, "threads": a.threads, "impl": "pytorch " + torch.__version__,
     }))

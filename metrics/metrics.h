@@ -43,4 +43,14 @@ const char *metric_dir_name(enum metric_dir dir);
  * NAN (info). */
 double metric_badness(enum metric_dir dir, double value, double oracle);
 
+/* ==== text: ROUGE, Porter stemmer, exact match, BLEU (metrics/rouge.c, metrics/porter.c) ==== */
+/* Section owned by the engineer of the text metrics. */
+
+/* ==== statistics: KS, AUC/ROC/TPR, classification, means, bootstrap ======================== */
+/* (metrics/ks.c, metrics/auc.c, metrics/stats.c, metrics/bootstrap.c, metrics/classify.c)
+ * Section owned by the engineer of the statistics. */
+
+/* ==== benchmark metrics and aggregates (metrics/tofu.c, muse.c, wmdp.c, semeval.c, image.c) == */
+/* Section owned by the engineer of the benchmark metrics. */
+
 #endif

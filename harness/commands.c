@@ -79,8 +79,8 @@ const struct command commands[] = {
      "       lethe tokenize --train SIZE --out DIR FILE...\n"
      "Prints the token ids of TEXT (- reads standard input) on one line, separated by spaces;\n"
      "no <|endoftext|> is added. --vocab gpt2 is GPT-2's vocabulary in the data cache\n"
-     "($LETHE_CACHE, else data/cache: run scripts/deps.sh), DIR a folder holding vocab.json\n"
-     "and merges.txt. --decode: TEXT is token ids, printed back as text.\n"
+     "($LETHE_CACHE, else the repository's data/cache: scripts/deps.sh fills it), DIR a folder\n"
+     "holding vocab.json and merges.txt. --decode: TEXT is token ids, printed back as text.\n"
      "--train: learns a byte-level BPE vocabulary of SIZE tokens (256 bytes, merges,\n"
      "<|endoftext|>) from the FILEs with GPT-2's pre-tokenizer, and writes DIR/vocab.json and\n"
      "DIR/merges.txt.\n", NULL},

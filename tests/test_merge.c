@@ -8,59 +8,8 @@
 #include <unistd.h>
 
 #include "results/store_impl.h"
+#include "tests/db_util.h"
 #include "tests/test.h"
-
-static char tmpdir[256];
-
-static char *tmp_path(const char *name)
-{
-    return path_join(tmpdir, name);
-}
-
-static void rm_db(const char *path)
-{
-    static const char *const sides[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[1024];
-        snprintf(p, sizeof(p), "%s%s", path, sides[i]);
-        unlink(p);
-    }
-}
-
-static long long q_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    long long v = -999;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
-        v = sqlite3_column_int64(stmt, 0);
-    else
-        printf("# query failed on %s: %s: %s\n", path, sql, db ? sqlite3_errmsg(db) : "no db");
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return v;
-}
-
-static void exec_sql(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        printf("# exec failed on %s: %s: %s\n", path, sql, db ? sqlite3_errmsg(db) : "no db");
-    sqlite3_close(db);
-}
-
-static void file_sha(const char *path, char hex[65])
-{
-    char *data = NULL;
-    size_t len = 0;
-    if (file_read_all(path, &data, &len, NULL) < 0) {
-        strcpy(hex, "missing");
-        return;
-    }
-    sha256_hex(data, len, hex);
-    free(data);
-}
 
 /* How many entries of the test folder start with prefix (temporary files left behind). */
 static int count_prefixed(const char *prefix)

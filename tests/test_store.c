@@ -15,69 +15,8 @@
 #include <unistd.h>
 
 #include "results/store_impl.h"
+#include "tests/db_util.h"
 #include "tests/test.h"
-
-static char tmpdir[256];
-
-static char *tmp_path(const char *name)
-{
-    return path_join(tmpdir, name);
-}
-
-static void rm_db(const char *path)
-{
-    char side[1024];
-    unlink(path);
-    snprintf(side, sizeof(side), "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-journal", path);
-    unlink(side);
-}
-
-/* One integer from a query on a separate plain SQLite connection (an independent reader). */
-static long long q_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    long long v = -999;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
-        v = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -998 : sqlite3_column_int64(stmt, 0);
-    else
-        printf("# query failed: %s: %s\n", sql, db ? sqlite3_errmsg(db) : "no db");
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return v;
-}
-
-static double q_double(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    double v = -999;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
-        v = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? NAN : sqlite3_column_double(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return v;
-}
-
-static char *q_text(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    char *v = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
-        sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-        v = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return v;
-}
 
 static struct run_info info(const char *method, long seed, const char *hash)
 {
@@ -589,19 +528,6 @@ static void test_locked(void)
 }
 
 /* ---- files that are refused ------------------------------------------------------------ */
-
-static void file_sha(const char *path, char hex[65])
-{
-    char *data = NULL;
-    size_t len = 0;
-    struct lethe_error err = {0};
-    if (file_read_all(path, &data, &len, &err) < 0) {
-        strcpy(hex, "unreadable");
-        return;
-    }
-    sha256_hex(data, len, hex);
-    free(data);
-}
 
 static void write_file(const char *path, const void *data, size_t n)
 {

@@ -48,6 +48,8 @@ struct lethe_error {
 int lethe_err(struct lethe_error *err, int code, const char *fmt, ...) LETHE_PRINTF(3, 4);
 /* Prepends "prefix: " to an error already set (used to add a file or key to a message). */
 void lethe_err_prefix(struct lethe_error *err, const char *fmt, ...) LETHE_PRINTF(2, 3);
+/* errno as a message in Lethe's style (lowercase): "no such file", "permission denied", ... */
+const char *lethe_strerror(int errnum);
 /* The process exit status for an error: 2 for input/usage/not-yet, 1 otherwise. */
 int lethe_exit_code(const struct lethe_error *err);
 

@@ -1,6 +1,7 @@
 /* Error values returned through the library, and programmer-error aborts. */
 #include "base.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,21 @@ void lethe_err_prefix(struct lethe_error *err, const char *fmt, ...)
     err->msg[np] = ':';
     err->msg[np + 1] = ' ';
     err->msg[np + 2 + nm] = '\0';
+}
+
+const char *lethe_strerror(int errnum)
+{
+    static const struct { int e; const char *msg; } known[] = {
+        {ENOENT, "no such file"}, {EACCES, "permission denied"}, {EPERM, "not permitted"},
+        {EISDIR, "is a folder"}, {ENOTDIR, "a part of the path is not a folder"},
+        {ENOSPC, "no space left on the device"}, {EROFS, "read-only file system"},
+        {EEXIST, "already exists"}, {EFBIG, "file too large"}, {EIO, "input/output error"},
+        {ENOMEM, "out of memory"}, {ENAMETOOLONG, "name too long"}, {EXDEV, "crosses devices"},
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (known[i].e == errnum)
+            return known[i].msg;
+    return strerror(errnum);
 }
 
 int lethe_exit_code(const struct lethe_error *err)

@@ -14,7 +14,7 @@ int file_read_all(const char *path, char **out, size_t *len, struct lethe_error 
     FILE *f = fopen(path, "rb");
     if (!f)
         return lethe_err(err, errno == ENOENT ? LETHE_EINPUT : LETHE_EIO,
-                         "cannot open '%s': %s", path, strerror(errno));
+                         "cannot open '%s': %s", path, lethe_strerror(errno));
     struct strbuf sb = STRBUF_INIT;
     char buf[65536];
     size_t n;
@@ -38,7 +38,7 @@ int file_write_atomic(const char *path, const void *data, size_t n, struct lethe
     strbuf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-        int rc = lethe_err(err, LETHE_EIO, "cannot write '%s': %s", path, strerror(errno));
+        int rc = lethe_err(err, LETHE_EIO, "cannot write '%s': %s", path, lethe_strerror(errno));
         strbuf_release(&tmp);
         return rc;
     }
@@ -64,7 +64,7 @@ int file_write_atomic(const char *path, const void *data, size_t n, struct lethe
     if (e) {
         unlink(tmp.buf);
         strbuf_release(&tmp);
-        return lethe_err(err, LETHE_EIO, "cannot write '%s': %s", path, strerror(e));
+        return lethe_err(err, LETHE_EIO, "cannot write '%s': %s", path, lethe_strerror(e));
     }
     strbuf_release(&tmp);
     return 0;
@@ -84,7 +84,7 @@ int dir_make(const char *path, struct lethe_error *err)
             char c = *s;
             *s = '\0';
             if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-                int rc = lethe_err(err, LETHE_EIO, "cannot create folder '%s': %s", p, strerror(errno));
+                int rc = lethe_err(err, LETHE_EIO, "cannot create folder '%s': %s", p, lethe_strerror(errno));
                 free(p);
                 return rc;
             }

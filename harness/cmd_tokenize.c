@@ -15,7 +15,7 @@ static int read_stdin_impl(struct strbuf *sb, struct lethe_error *err)
     while ((k = fread(buf, 1, sizeof(buf), stdin)) > 0)
         strbuf_add(sb, buf, k);
     if (ferror(stdin))
-        return lethe_err(err, LETHE_EIO, "cannot read standard input: %s", strerror(errno));
+        return lethe_err(err, LETHE_EIO, "cannot read standard input: %s", lethe_strerror(errno));
     if (!sb->buf)
         strbuf_add(sb, "", 0);
     return 0;

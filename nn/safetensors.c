@@ -371,7 +371,7 @@ static int read_at_impl(const struct safetensors *st, void *buf, size_t n, uint6
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            return lethe_err(err, LETHE_EIO, "cannot read '%s': %s", st->path, strerror(errno));
+            return lethe_err(err, LETHE_EIO, "cannot read '%s': %s", st->path, lethe_strerror(errno));
         if (r == 0)
             return lethe_err(err, LETHE_EINPUT, "'%s': unexpected end of file reading %s",
                              st->path, what);
@@ -388,14 +388,14 @@ int safetensors_open(const char *path, struct safetensors **out, struct lethe_er
     int fd = open(path, O_RDONLY);
     if (fd < 0)
         return lethe_err(err, errno == ENOENT ? LETHE_EINPUT : LETHE_EIO, "cannot open '%s': %s",
-                         path, strerror(errno));
+                         path, lethe_strerror(errno));
     struct safetensors *st = xcalloc(1, sizeof(*st));
     st->path = xstrdup(path);
     st->fd = fd;
     int rc = 0;
     struct stat sb;
     if (fstat(fd, &sb) < 0) {
-        rc = lethe_err(err, LETHE_EIO, "cannot read '%s': %s", path, strerror(errno));
+        rc = lethe_err(err, LETHE_EIO, "cannot read '%s': %s", path, lethe_strerror(errno));
         goto fail;
     }
     if (!S_ISREG(sb.st_mode)) {
@@ -700,7 +700,7 @@ int safetensors_save(const char *path, const struct nn_params *p,
     strbuf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
     struct writer w = {open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0, 0};
     if (w.fd < 0) {
-        int rc = lethe_err(err, LETHE_EIO, "cannot write '%s': %s", path, strerror(errno));
+        int rc = lethe_err(err, LETHE_EIO, "cannot write '%s': %s", path, lethe_strerror(errno));
         strbuf_release(&tmp);
         strbuf_release(&h);
         return rc;
@@ -739,7 +739,7 @@ int safetensors_save(const char *path, const struct nn_params *p,
     int rc = 0;
     if (w.err) {
         unlink(tmp.buf);
-        rc = lethe_err(err, LETHE_EIO, "cannot write '%s': %s", path, strerror(w.err));
+        rc = lethe_err(err, LETHE_EIO, "cannot write '%s': %s", path, lethe_strerror(w.err));
     }
     strbuf_release(&tmp);
     return rc;

@@ -534,7 +534,7 @@ done:
         unlink(side);
         free(side);
         if (rename(tmp, out_path) < 0)
-            rc = lethe_err(err, LETHE_EIO, "cannot write '%s': %s", out_path, strerror(errno));
+            rc = lethe_err(err, LETHE_EIO, "cannot write '%s': %s", out_path, lethe_strerror(errno));
     }
     if (tmp)
         unlink_db(tmp);

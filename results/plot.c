@@ -325,7 +325,7 @@ static int run_gnuplot(const char *gnuplot, const char *dir, const char *script,
     strbuf_addf(&script_arg, "./%s", script);
     int fds[2];
     if (pipe(fds) < 0) {
-        strbuf_addf(msg, "cannot make a pipe: %s", strerror(errno));
+        strbuf_addf(msg, "cannot make a pipe: %s", lethe_strerror(errno));
         strbuf_release(&assign);
         strbuf_release(&script_arg);
         return -1;
@@ -333,7 +333,7 @@ static int run_gnuplot(const char *gnuplot, const char *dir, const char *script,
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
-        strbuf_addf(msg, "cannot start gnuplot: %s", strerror(errno));
+        strbuf_addf(msg, "cannot start gnuplot: %s", lethe_strerror(errno));
         close(fds[0]);
         close(fds[1]);
         strbuf_release(&assign);
@@ -349,12 +349,12 @@ static int run_gnuplot(const char *gnuplot, const char *dir, const char *script,
         }
         dup2(fds[1], 2);
         if (chdir(dir) < 0) {
-            dprintf(2, "cannot enter folder '%s': %s\n", dir, strerror(errno));
+            dprintf(2, "cannot enter folder '%s': %s\n", dir, lethe_strerror(errno));
             _exit(126);
         }
         char *argv[] = {(char *)"gnuplot", (char *)"-e", assign.buf, script_arg.buf, NULL};
         execv(gnuplot, argv);
-        dprintf(2, "cannot run '%s': %s\n", gnuplot, strerror(errno));
+        dprintf(2, "cannot run '%s': %s\n", gnuplot, lethe_strerror(errno));
         _exit(127);
     }
     close(fds[1]);
@@ -426,7 +426,7 @@ int plot_render(struct plot_ctx *ctx, const char *stem, const struct strbuf *gp,
         goto out;
     }
     if (rename(tmp_path, img_path) < 0) {
-        rc = lethe_err(err, LETHE_EIO, "cannot write '%s': %s", img_path, strerror(errno));
+        rc = lethe_err(err, LETHE_EIO, "cannot write '%s': %s", img_path, lethe_strerror(errno));
         unlink(tmp_path);
         goto out;
     }

@@ -154,7 +154,7 @@ int store_check_header(const char *path, struct lethe_error *err)
     if (stat(path, &sb) < 0) {
         if (errno == ENOENT)
             return 1;
-        return lethe_err(err, LETHE_EINPUT, "cannot open '%s': %s", path, strerror(errno));
+        return lethe_err(err, LETHE_EINPUT, "cannot open '%s': %s", path, lethe_strerror(errno));
     }
     if (S_ISDIR(sb.st_mode))
         return lethe_err(err, LETHE_EINPUT, "'%s' is a folder, not a results database", path);
@@ -164,7 +164,7 @@ int store_check_header(const char *path, struct lethe_error *err)
         return 1;
     int fd = open(path, O_RDONLY);
     if (fd < 0)
-        return lethe_err(err, LETHE_EINPUT, "cannot open '%s': %s", path, strerror(errno));
+        return lethe_err(err, LETHE_EINPUT, "cannot open '%s': %s", path, lethe_strerror(errno));
     unsigned char h[100];
     size_t got = 0;
     while (got < sizeof(h)) {

@@ -444,7 +444,7 @@ static void test_bad_lengths(void)
     snprintf(want, sizeof(want), "'%s' is not a regular file", tmpdir);
     CHECK_STREQ(open_msg(tmpdir), want);
     char *none = tmp_path("none.safetensors");
-    snprintf(want, sizeof(want), "cannot open '%s': No such file or directory", none);
+    snprintf(want, sizeof(want), "cannot open '%s': no such file", none);
     CHECK_STREQ(open_msg(none), want);
     free(none);
     free(path);
@@ -577,7 +577,7 @@ static void test_atomic_write(void)
         safetensors_fail_writes_after(at);
         CHECK(safetensors_save(path, &q, NULL, &err) == -LETHE_EIO);
         safetensors_fail_writes_after(-1);
-        snprintf(want, sizeof(want), "cannot write '%s': No space left on device", path);
+        snprintf(want, sizeof(want), "cannot write '%s': no space left on the device", path);
         CHECK_STREQ(err.msg, want);
         CHECK_EQ_INT(file_read_all(path, &after, &na, &err), 0);
         CHECK(na == nb && memcmp(before, after, nb) == 0);
@@ -590,7 +590,7 @@ static void test_atomic_write(void)
     /* a folder that does not exist */
     char *bad = path_join(sub, "no/such/m.safetensors");
     CHECK(safetensors_save(bad, &p, NULL, &err) == -LETHE_EIO);
-    snprintf(want, sizeof(want), "cannot write '%s': No such file or directory", bad);
+    snprintf(want, sizeof(want), "cannot write '%s': no such file", bad);
     CHECK_STREQ(err.msg, want);
     CHECK_EQ_INT(count_files(sub), 1);
     free(bad);

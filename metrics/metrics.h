@@ -135,7 +135,132 @@ int metric_keyword_acc_tokens(const struct rouge_tokens *keywords_stemmed,
 
 /* ==== statistics: KS, AUC/ROC/TPR, classification, means, bootstrap ======================== */
 /* (metrics/ks.c, metrics/auc.c, metrics/stats.c, metrics/bootstrap.c, metrics/classify.c)
- * Section owned by the engineer of the statistics. */
+ * Section owned by the engineer of the statistics.
+ *
+ *     struct metric_ks ks;
+ *     if (metric_ks_2samp(a, na, b, nb, METRIC_KS_AUTO, &ks, &err) < 0) return ...;
+ *     // ks.pvalue may underflow to 0: store ks.log10_pvalue too (METRICS.md 0.1)
+ *     double auc; metric_auc(pos, npos, neg, nneg, &auc, &err);      // higher score = member
+ *     struct metric_ci ci;
+ *     metric_bootstrap_auc(pos, npos, neg, nneg, "tofu.mia.loss.auc", 0, 0, &ci, &err);
+ *
+ * Every function returns 0 or a negative LETHE_E* code with err filled. Inputs are checked:
+ * an empty input, a NaN or an infinite value is a LETHE_EINPUT error naming the index, so no
+ * NaN reaches the results database silently. The one documented NAN result is
+ * metric_macro_auc_ovr when no class has both positives and negatives (stored as NULL). */
+#include <stdint.h>
+struct lethe_error;
+
+/* -- two-sample Kolmogorov-Smirnov test, two-sided (METRICS.md 1.4) -- */
+enum metric_ks_method {
+    METRIC_KS_AUTO,     /* exact when max(n1, n2) <= 10000, else asymptotic (scipy's rule) */
+    METRIC_KS_EXACT,    /* log-space lattice-path absorption, O(n1 n2) time, O(n2) memory */
+    METRIC_KS_ASYMP,    /* Kolmogorov limit at lambda = D sqrt(n1 n2/(n1 + n2)) */
+    METRIC_KS_METHOD_COUNT
+};
+struct metric_ks {
+    double statistic;       /* D = K/(n1 n2) */
+    double pvalue;          /* exp(log p); 0 when it underflows */
+    double log10_pvalue;    /* always finite */
+    size_t n1, n2;
+    enum metric_ks_method method;   /* the method used: EXACT or ASYMP, never AUTO */
+};
+/* "auto", "exact", "asymp". */
+const char *metric_ks_method_name(enum metric_ks_method m);
+/* KS test of samples a (n1 values) and b (n2 values); ties allowed. */
+int metric_ks_2samp(const double *a, size_t n1, const double *b, size_t n2, enum metric_ks_method method,
+                    struct metric_ks *out, struct lethe_error *err);
+/* The integer statistic K = max over distinct pooled values of |i n2 - j n1| (sorts copies). */
+int metric_ks_stat_k(const double *a, size_t n1, const double *b, size_t n2, int64_t *k,
+                     struct lethe_error *err);
+/* Natural log of the exact two-sided p = P(K' >= k) for sizes n1, n2 (no ties); 0 if k <= 0,
+ * -INFINITY if k > n1 n2.
+ * Fails (LETHE_EFAIL) only if the self-check logaddexp(A, L(n1,n2)) = 0 does not hold. */
+int metric_ks_exact_log_p(size_t n1, size_t n2, int64_t k, double *log_p, struct lethe_error *err);
+/* Natural log of the Kolmogorov survival function (scipy.stats.kstwobign.sf); 0 for lambda <= 0. */
+double metric_kolmogorov_log_sf(double lambda);
+
+/* -- ROC AUC, ROC curve, TPR at fixed FPR (METRICS.md 1.5, 1.6); higher score = member -- */
+/* AUC with ties as half, from average ranks. Needs n_pos, n_neg >= 1. */
+int metric_auc(const double *pos, size_t n_pos, const double *neg, size_t n_neg, double *auc,
+               struct lethe_error *err);
+/* ROC points, one per distinct score in decreasing order after the (0,0) point at +inf:
+ * thr[i] is the threshold (predict member iff score >= thr[i]), ending at (1,1). Not thinned
+ * (sklearn's roc_curve with drop_intermediate=False). */
+struct metric_roc {
+    size_t n;               /* number of points = distinct scores + 1 */
+    double *fpr, *tpr, *thr;
+};
+/* Fills roc (arrays owned by roc until metric_roc_release). */
+int metric_roc_curve(const double *pos, size_t n_pos, const double *neg, size_t n_neg,
+                     struct metric_roc *roc, struct lethe_error *err);
+void metric_roc_release(struct metric_roc *roc);   /* accepts NULL and a zeroed struct */
+/* TPR at FPR <= alpha = num/den: k = floor(num n_neg / den) false positives allowed (integer
+ * arithmetic), s* = the (k+1)-th largest negative, TPR = #{pos > s*}/n_pos (1 if k >= n_neg). */
+int metric_tpr_at_fpr(const double *pos, size_t n_pos, const double *neg, size_t n_neg,
+                      unsigned num, unsigned den, double *tpr, struct lethe_error *err);
+
+/* -- classification (METRICS.md 7); labels are ints, any value -- */
+/* Index of the largest value; ties go to the lowest index; n >= 1; NaN never wins. */
+size_t metric_argmax(const double *row, size_t n);
+size_t metric_argmax_f(const float *row, size_t n);
+int metric_accuracy(const int *y_true, const int *y_pred, size_t n, double *acc, struct lethe_error *err);
+/* Unweighted mean of F1_c = 2TP/(2TP+FP+FN) over the labels present in y_true or y_pred. */
+int metric_macro_f1(const int *y_true, const int *y_pred, size_t n, double *f1, struct lethe_error *err);
+/* One-vs-rest macro AUC: probs is (n, n_classes) row-major, y_true in [0, n_classes); mean of
+ * the AUC of column c (positives y = c) over the classes with >= 1 positive and >= 1 negative;
+ * *auc = NAN (and 0 returned) when there is none. */
+int metric_macro_auc_ovr(const double *probs, size_t n, size_t n_classes, const int *y_true, double *auc,
+                         struct lethe_error *err);
+
+/* -- means (METRICS.md 1.1); sums in double -- */
+/* 0 if n >= 1 and every v[i] is finite, else a LETHE_EINPUT error "<what>: ..." naming the index. */
+int metric_check_finite(const double *v, size_t n, const char *what, struct lethe_error *err);
+int metric_mean(const double *v, size_t n, double *mean, struct lethe_error *err);
+/* Geometric mean of probabilities exp(-mean of the per-item mean NLLs). */
+int metric_geomean_prob(const double *mean_nll, size_t n, double *gmean, struct lethe_error *err);
+/* H = n / sum 1/v_i; 0 if any v_i = 0; a negative value is an error. */
+int metric_hmean(const double *v, size_t n, double *hmean, struct lethe_error *err);
+
+/* -- percentile bootstrap confidence intervals (METRICS.md 1.7) -- */
+#define METRIC_BOOT_RESAMPLES 1000
+/* xoshiro256** seeded through splitmix64 (Blackman & Vigna, prng.di.unimi.it). */
+struct metric_rng {
+    uint64_t s[4];
+};
+void metric_rng_seed(struct metric_rng *r, uint64_t seed);
+uint64_t metric_rng_next(struct metric_rng *r);
+/* floor(u n) with u = (x >> 11) 2^-53: an index in [0, n). */
+size_t metric_rng_index(struct metric_rng *r, size_t n);
+
+struct metric_ci {
+    double estimate;        /* the statistic on the full data */
+    double low, high;       /* 2.5% and 97.5% quantiles, linear at (B-1) q; NAN if no resample defined */
+    size_t resamples;       /* resamples whose statistic was defined (the others are skipped) */
+};
+/* A statistic of the items idx[0..n-1] (with repeats): 0 and *out (NAN = undefined for this
+ * resample), or a negative code. */
+typedef int (*metric_item_stat_fn)(const size_t *idx, size_t n, void *ctx, double *out,
+                                   struct lethe_error *err);
+/* Common arguments: name = the metric name (the PRNG seed is seed ^ fnv1a64(name)), resamples
+ * = B (0 = METRIC_BOOT_RESAMPLES). Same inputs, name and seed give the same interval. */
+int metric_bootstrap_items(size_t n, metric_item_stat_fn stat, void *ctx, const char *name, uint64_t seed,
+                           size_t resamples, struct metric_ci *ci, struct lethe_error *err);
+int metric_bootstrap_mean(const double *v, size_t n, const char *name, uint64_t seed, size_t resamples,
+                          struct metric_ci *ci, struct lethe_error *err);
+/* Stratified: each resample draws n_pos positives, then n_neg negatives. */
+int metric_bootstrap_auc(const double *pos, size_t n_pos, const double *neg, size_t n_neg, const char *name,
+                         uint64_t seed, size_t resamples, struct metric_ci *ci, struct lethe_error *err);
+int metric_bootstrap_tpr_at_fpr(const double *pos, size_t n_pos, const double *neg, size_t n_neg,
+                                unsigned num, unsigned den, const char *name, uint64_t seed, size_t resamples,
+                                struct metric_ci *ci, struct lethe_error *err);
+int metric_bootstrap_accuracy(const int *y_true, const int *y_pred, size_t n, const char *name, uint64_t seed,
+                              size_t resamples, struct metric_ci *ci, struct lethe_error *err);
+int metric_bootstrap_macro_f1(const int *y_true, const int *y_pred, size_t n, const char *name, uint64_t seed,
+                              size_t resamples, struct metric_ci *ci, struct lethe_error *err);
+int metric_bootstrap_macro_auc(const double *probs, size_t n, size_t n_classes, const int *y_true,
+                               const char *name, uint64_t seed, size_t resamples, struct metric_ci *ci,
+                               struct lethe_error *err);
 
 /* ==== benchmark metrics and aggregates (metrics/tofu.c, muse.c, wmdp.c, semeval.c, image.c) == */
 /* Section owned by the engineer of the benchmark metrics. */

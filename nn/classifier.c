@@ -469,10 +469,12 @@ void clf_forward(struct clf *m, const float *x, const int *tokens, int B, int T)
     }
     for (int j = 0; j < m->n_lin; j++) {
         struct fc_layer *f = &m->fc[j];
-        clf_linear_forward(f->out_buf, cur, tdata_impl(m, f->tw), tdata_impl(m, f->tb), B, f->in,
-                           f->out);
         if (f->relu)
-            clf_relu_forward(f->out_buf, f->out_buf, f->scale, B, f->out, 1);
+            clf_linear_relu_forward(f->out_buf, cur, tdata_impl(m, f->tw), tdata_impl(m, f->tb),
+                                    f->scale, B, f->in, f->out);
+        else
+            clf_linear_forward(f->out_buf, cur, tdata_impl(m, f->tw), tdata_impl(m, f->tb), B,
+                               f->in, f->out);
         cur = f->out_buf;
     }
     if (mm) {
@@ -612,24 +614,32 @@ void clf_backward(struct clf *m, const float *dlogits)
         m->inj[i] = NULL;
     if (!dcur)
         return;
+    /* dcur: the gradient of layer j's output before its ReLU (the output layer has none). The
+     * product that goes down into a hidden layer applies that layer's ReLU and adds its bias
+     * gradient in passing, so the hidden layer's own call adds its weight gradient only */
+    int bias_done = 0;
     for (int j = m->n_lin - 1; j >= 0 && m->n_conv + j >= lowest; j--) {
         struct fc_layer *f = &m->fc[j];
-        if (f->relu) {
-            float *d = other_impl(m, dcur);
-            memset(d, 0, (size_t)B * f->out * sizeof(float));
-            clf_relu_backward(d, dcur, f->out_buf, f->scale, B, f->out, 1);
-            dcur = d;
-        }
         const float *inp = j > 0 ? m->fc[j - 1].out_buf
                            : m->n_conv > 0 ? m->conv[m->n_conv - 1].pool : m->x;
-        float *dinp = NULL;
-        if (m->n_conv + j > lowest) {
-            dinp = other_impl(m, dcur);
-            memset(dinp, 0, (size_t)B * f->in * sizeof(float));
+        float *dw = tgrad_impl(m, f->tw), *db = bias_done ? NULL : tgrad_impl(m, f->tb);
+        int need_dinp = m->n_conv + j > lowest;
+        if (j > 0 && need_dinp) {
+            const struct fc_layer *below = &m->fc[j - 1];
+            LETHE_ASSERT(below->relu);
+            float *dpre = other_impl(m, dcur);
+            clf_linear_relu_input_backward(dpre, tgrad_impl(m, below->tb), dw, db, dcur, inp,
+                                           below->scale, tdata_impl(m, f->tw), B, f->in,
+                                           f->out);
+            dcur = dpre;
+            bias_done = 1;
+        } else {
+            float *dinp = need_dinp ? other_impl(m, dcur) : NULL;
+            clf_linear_relu_backward(dinp, dw, db, NULL, dcur, NULL, NULL, inp,
+                                     tdata_impl(m, f->tw), B, f->in, f->out);
+            dcur = dinp;
+            bias_done = 0;
         }
-        clf_linear_backward(dinp, tgrad_impl(m, f->tw), tgrad_impl(m, f->tb), dcur, inp,
-                            tdata_impl(m, f->tw), B, f->in, f->out);
-        dcur = dinp;
     }
     for (int l = m->n_conv - 1; l >= 0 && l >= lowest; l--) {
         struct conv_stage *st = &m->conv[l];

@@ -21,15 +21,84 @@ NN_CLONES static void vadd_impl(float *restrict out, const float *restrict a, in
         out[i] += a[i];
 }
 
+/* y = y + bias (relu 0), or y = max(y + bias, 0) * k (relu 1); bias and k may be NULL. The
+ * same operations in the same order as clf_linear_forward then clf_relu_forward. */
+NN_CLONES static void bias_act_impl(float *restrict y, const float *restrict bias,
+                                    const float *restrict k, int n, int relu)
+{
+    if (!relu) {
+#pragma omp simd
+        for (int i = 0; i < n; i++)
+            y[i] = y[i] + bias[i];
+    } else if (bias && k) {
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            float t = y[i] + bias[i];
+            y[i] = t > 0.0f ? t * k[i] : 0.0f;
+        }
+    } else if (bias) {
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            float t = y[i] + bias[i];
+            y[i] = t > 0.0f ? t : 0.0f;
+        }
+    } else {
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            float t = y[i];
+            y[i] = t > 0.0f ? t * (k ? k[i] : 1.0f) : 0.0f;
+        }
+    }
+}
+
+struct linear_epi {
+    float *out;
+    const float *bias, *scale;
+    int OC, relu;
+};
+
+/* the sgemm epilogue: bias and activation on the block the thread just computed */
+static void linear_epi_impl(void *ctx, int m0, int m1, int n0, int n1)
+{
+    const struct linear_epi *e = ctx;
+    for (int r = m0; r < m1; r++)
+        bias_act_impl(e->out + (size_t)r * e->OC + n0, e->bias ? e->bias + n0 : NULL,
+                      e->scale ? e->scale + n0 : NULL, n1 - n0, e->relu);
+}
+
+static void linear_act_forward_impl(float *out, const float *inp, const float *weight,
+                                    const float *bias, const float *scale, int relu, int B,
+                                    int IC, int OC)
+{
+    struct linear_epi e = {out, bias, scale, OC, relu};
+    int need = relu || bias;
+    nn_sgemm_epi(0, 1, B, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC,
+                 need ? linear_epi_impl : NULL, &e);
+}
+
 void clf_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
                         int B, int IC, int OC)
 {
-    nn_sgemm(0, 1, B, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC);
-    if (!bias)
-        return;
-#pragma omp parallel for schedule(static) if ((size_t)B * OC >= PAR_MIN)
-    for (int b = 0; b < B; b++)
-        vadd_impl(out + (size_t)b * OC, bias, OC);
+    linear_act_forward_impl(out, inp, weight, bias, NULL, 0, B, IC, OC);
+}
+
+void clf_linear_relu_forward(float *out, const float *inp, const float *weight,
+                             const float *bias, const float *scale, int B, int IC, int OC)
+{
+    linear_act_forward_impl(out, inp, weight, bias, scale, 1, B, IC, OC);
+}
+
+/* dbias (OC) += the rows of dout (B, OC) in order of b; threads own slices of the outputs */
+static void bias_backward_impl(float *dbias, const float *dout, int B, int OC)
+{
+#pragma omp parallel if ((size_t)B * OC >= PAR_MIN)
+    {
+        size_t j0_, j1_;
+        nn_thread_block((size_t)OC, &j0_, &j1_);
+        int j0 = (int)j0_, j1 = (int)j1_;
+        for (int b = 0; b < B && j1 > j0; b++)
+            vadd_impl(dbias + j0, dout + (size_t)b * OC + j0, j1 - j0);
+    }
 }
 
 void clf_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
@@ -39,17 +108,134 @@ void clf_linear_backward(float *dinp, float *dweight, float *dbias, const float 
         nn_sgemm(0, 0, B, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
     if (dweight)
         nn_sgemm(1, 0, OC, IC, B, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
-    if (dbias) {
-        /* threads own slices of the OC outputs and add the rows in order of b */
+    if (dbias)
+        bias_backward_impl(dbias, dout, B, OC);
+}
+
+/* one row: d = y > 0 ? dy * k : 0 (k NULL: 1), and db += d when db is not NULL */
+NN_CLONES static void relu_bias_back_impl(float *restrict d, float *restrict db,
+                                          const float *restrict dy, const float *restrict y,
+                                          const float *restrict k, int n)
+{
+    if (db && k) {
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            float v = y[i] > 0.0f ? dy[i] * k[i] : 0.0f;
+            d[i] = v;
+            db[i] += v;
+        }
+    } else if (db) { /* dy * 1 = dy */
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            float v = y[i] > 0.0f ? dy[i] : 0.0f;
+            d[i] = v;
+            db[i] += v;
+        }
+    } else {
+#pragma omp simd
+        for (int i = 0; i < n; i++)
+            d[i] = y[i] > 0.0f ? dy[i] * (k ? k[i] : 1.0f) : 0.0f;
+    }
+}
+
+/* dinp (B, IC) = d weight (overwritten, then epi on each thread's block), dweight += d^T inp */
+static void linear_products_impl(float *dinp, float *dweight, const float *d, const float *inp,
+                                 const float *weight, int B, int IC, int OC,
+                                 nn_sgemm_epi_fn epi, void *ctx)
+{
+    if (dinp)
+        nn_sgemm_epi(0, 0, B, IC, OC, 1.0f, d, OC, weight, IC, 0.0f, dinp, IC, epi, ctx);
+    if (dweight)
+        nn_sgemm(1, 0, OC, IC, B, 1.0f, d, OC, inp, IC, 1.0f, dweight, IC);
+}
+
+void clf_linear_relu_backward(float *dinp, float *dweight, float *dbias, float *dpre,
+                              const float *dout, const float *out, const float *scale,
+                              const float *inp, const float *weight, int B, int IC, int OC)
+{
+    const float *d = dout;
+    if (out) {
+        /* threads own slices of the OC units: dpre and dbias (rows added in order of b) */
 #pragma omp parallel if ((size_t)B * OC >= PAR_MIN)
         {
             size_t j0_, j1_;
             nn_thread_block((size_t)OC, &j0_, &j1_);
             int j0 = (int)j0_, j1 = (int)j1_;
-            for (int b = 0; b < B && j1 > j0; b++)
-                vadd_impl(dbias + j0, dout + (size_t)b * OC + j0, j1 - j0);
+            for (int b = 0; b < B && j1 > j0; b++) {
+                size_t o = (size_t)b * OC + j0;
+                relu_bias_back_impl(dpre + o, dbias ? dbias + j0 : NULL, dout + o, out + o,
+                                    scale ? scale + j0 : NULL, j1 - j0);
+            }
         }
+        d = dpre;
+    } else if (dbias) {
+        bias_backward_impl(dbias, dout, B, OC);
     }
+    linear_products_impl(dinp, dweight, d, inp, weight, B, IC, OC, NULL, NULL);
+}
+
+/* in place: d = y > 0 ? d * k : 0, and db += d when db is not NULL */
+NN_CLONES static void relu_back_inplace_impl(float *restrict d, float *restrict db,
+                                             const float *restrict y, const float *restrict k,
+                                             int n)
+{
+    if (db && !k) {
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            float v = y[i] > 0.0f ? d[i] : 0.0f;
+            d[i] = v;
+            db[i] += v;
+        }
+    } else if (db) {
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            float v = y[i] > 0.0f ? d[i] * k[i] : 0.0f;
+            d[i] = v;
+            db[i] += v;
+        }
+    } else {
+#pragma omp simd
+        for (int i = 0; i < n; i++)
+            d[i] = y[i] > 0.0f ? d[i] * (k ? k[i] : 1.0f) : 0.0f;
+    }
+}
+
+struct relu_in_epi {
+    float *d, *db;
+    const float *act, *scale;
+    int B, IC;
+    int partial;        /* a block without every row: dbias is added after the product */
+};
+
+/* the ReLU below on the block of dinp a thread just computed; its bias gradient too when the
+ * block holds every row (the rows are then added in order of b, as bias_backward_impl does) */
+static void relu_in_epi_impl(void *ctx, int m0, int m1, int n0, int n1)
+{
+    struct relu_in_epi *e = ctx;
+    int full = m0 == 0 && m1 == e->B;
+    if (!full && e->db) {
+#pragma omp atomic write
+        e->partial = 1;
+    }
+    for (int r = m0; r < m1; r++) {
+        size_t o = (size_t)r * e->IC + n0;
+        relu_back_inplace_impl(e->d + o, full && e->db ? e->db + n0 : NULL, e->act + o,
+                               e->scale ? e->scale + n0 : NULL, n1 - n0);
+    }
+}
+
+void clf_linear_relu_input_backward(float *dpre_in, float *dbias_in, float *dweight,
+                                    float *dbias, const float *dout, const float *inp,
+                                    const float *inp_scale, const float *weight, int B, int IC,
+                                    int OC)
+{
+    if (dbias)
+        bias_backward_impl(dbias, dout, B, OC);
+    struct relu_in_epi e = {dpre_in, dbias_in, inp, inp_scale, B, IC, 0};
+    linear_products_impl(dpre_in, dweight, dout, inp, weight, B, IC, OC,
+                         dpre_in ? relu_in_epi_impl : NULL, &e);
+    if (e.partial)
+        bias_backward_impl(dbias_in, dpre_in, B, IC);
 }
 
 /* ---- ReLU with an optional per-unit scale --------------------------------------------- */

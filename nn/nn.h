@@ -342,6 +342,27 @@ void clf_linear_forward(float *out, const float *inp, const float *weight, const
                         int B, int IC, int OC);
 void clf_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                          const float *inp, const float *weight, int B, int IC, int OC);
+/* Fused hidden layer: out (B, OC) = max(inp weight^T + bias, 0) * scale (scale NULL: 1), the
+ * same bits as clf_linear_forward then clf_relu_forward (S = 1), in one pass over out. */
+void clf_linear_relu_forward(float *out, const float *inp, const float *weight,
+                             const float *bias, const float *scale, int B, int IC, int OC);
+/* Its backward from dout (B, OC), the gradient of out: dpre (B, OC) is OVERWRITTEN with the
+ * gradient before the ReLU, and so is dinp (B, IC) (no zeroing pass needed); dweight and dbias
+ * accumulate. out NULL: no ReLU (a plain linear layer, dpre unused). dinp, dweight, dbias may
+ * be NULL; dpre and dinp must not alias dout or each other. */
+void clf_linear_relu_backward(float *dinp, float *dweight, float *dbias, float *dpre,
+                              const float *dout, const float *out, const float *scale,
+                              const float *inp, const float *weight, int B, int IC, int OC);
+/* The backward of a linear layer (weight (OC, IC)) whose input inp (B, IC) is the output
+ * max(z, 0) * inp_scale of a fused hidden layer below (inp_scale NULL: 1), from dout (B, OC),
+ * the gradient of its own output: dweight and dbias accumulate; dpre_in (B, IC), the gradient
+ * of z, is OVERWRITTEN, and dbias_in (IC), the bias gradient of the layer below, accumulates
+ * (so that layer's own backward is then called with dbias NULL and out NULL). Any output may
+ * be NULL (dbias_in is used only with dpre_in); dpre_in must not alias dout. */
+void clf_linear_relu_input_backward(float *dpre_in, float *dbias_in, float *dweight,
+                                    float *dbias, const float *dout, const float *inp,
+                                    const float *inp_scale, const float *weight, int B, int IC,
+                                    int OC);
 /* out (B, U, S) = max(inp, 0) * scale[u] (scale (U) >= 0, or NULL for 1); out may be inp.
  * The backward reads the forward's out. */
 void clf_relu_forward(float *out, const float *inp, const float *scale, int B, int U, int S);

@@ -79,8 +79,9 @@ static void sgemm1_impl(int ta, int tb, int M, int N, int K, float alpha, const 
                 M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
 }
 
-void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-              const float *Bm, int ldb, float beta, float *Cm, int ldc)
+void nn_sgemm_epi(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *Bm, int ldb, float beta, float *Cm, int ldc, nn_sgemm_epi_fn epi,
+                  void *ctx)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -88,6 +89,8 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++)
                 Cm[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * Cm[(size_t)i * ldc + j];
+        if (epi)
+            epi(ctx, 0, M, 0, N);
         return;
     }
     int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
@@ -96,15 +99,20 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
     int saved = nn_blas_single();
     if (nt <= 1) {
         sgemm1_impl(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
+        if (epi)
+            epi(ctx, 0, M, 0, N);
     } else if (M >= N) {
         int chunk = ((M + nt - 1) / nt + 15) / 16 * 16;
 #pragma omp parallel num_threads(nt)
         {
             int m0 = omp_get_thread_num() * chunk;
             int m1 = m0 + chunk < M ? m0 + chunk : M;
-            if (m1 > m0)
+            if (m1 > m0) {
                 sgemm1_impl(ta, tb, m1 - m0, N, K, alpha, ta ? A + m0 : A + (size_t)m0 * lda, lda,
                             Bm, ldb, beta, Cm + (size_t)m0 * ldc, ldc);
+                if (epi)
+                    epi(ctx, m0, m1, 0, N);
+            }
         }
     } else {
         int chunk = ((N + nt - 1) / nt + 15) / 16 * 16;
@@ -112,12 +120,21 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
         {
             int n0 = omp_get_thread_num() * chunk;
             int n1 = n0 + chunk < N ? n0 + chunk : N;
-            if (n1 > n0)
+            if (n1 > n0) {
                 sgemm1_impl(ta, tb, M, n1 - n0, K, alpha, A, lda,
                             tb ? Bm + (size_t)n0 * ldb : Bm + n0, ldb, beta, Cm + n0, ldc);
+                if (epi)
+                    epi(ctx, 0, M, n0, n1);
+            }
         }
     }
     nn_blas_restore(saved);
+}
+
+void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *Bm, int ldb, float beta, float *Cm, int ldc)
+{
+    nn_sgemm_epi(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc, NULL, NULL);
 }
 
 void nn_thread_block(size_t n, size_t *lo, size_t *hi)

@@ -33,6 +33,13 @@ void nn_thread_block(size_t n, size_t *lo, size_t *hi);
  * threads along the larger of M and N, each block a single-threaded cblas_sgemm. */
 void nn_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *Bm, int ldb, float beta, float *Cm, int ldc);
+/* nn_sgemm, then epi(ctx, m0, m1, n0, n1) by each thread of the same team on the block of C it
+ * just wrote (rows [m0, m1), columns [n0, n1)); epi must be elementwise on that block (e.g. a
+ * bias and an activation), so the split never changes the result. NULL epi: nn_sgemm. */
+typedef void (*nn_sgemm_epi_fn)(void *ctx, int m0, int m1, int n0, int n1);
+void nn_sgemm_epi(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                  int lda, const float *Bm, int ldb, float beta, float *Cm, int ldc,
+                  nn_sgemm_epi_fn epi, void *ctx);
 /* Runs the enclosing computation with OpenBLAS's own threads off (ours split the work). Returns
  * the previous OpenBLAS thread count for nn_blas_restore. */
 int nn_blas_single(void);

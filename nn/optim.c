@@ -44,15 +44,16 @@ struct adamw_scalars {
     float b1, b2, omb1, omb2, eps, step_size, bc2_sqrt, decay;
 };
 
-/* memory-bound at two threads (7 floats moved per element), so it is left scalar (sqrtf's
- * errno branch blocks vectorising) */
-static void adamw_block_impl(float *restrict x, float *restrict m, float *restrict v,
-                                        const float *restrict g, size_t n, int dec,
-                                        const struct adamw_scalars *k)
+/* 7 floats moved per element; vectorised (sqrt and division are exact in every clone and
+ * nothing contracts to FMA, so each clone gives the same bits), it is memory-bound */
+NN_CLONES static void adamw_block_impl(float *restrict x, float *restrict m, float *restrict v,
+                                       const float *restrict g, size_t n, int dec,
+                                       const struct adamw_scalars *k)
 {
     const float b1 = k->b1, b2 = k->b2, omb1 = k->omb1, omb2 = k->omb2, eps = k->eps;
     const float step_size = k->step_size, bc2_sqrt = k->bc2_sqrt;
     const float decay = dec ? k->decay : 1.0f;
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         float xi = x[i] * decay;

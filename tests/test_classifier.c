@@ -1,6 +1,7 @@
 /* Tests for the classifiers of nn/: finite-difference gradient checks of every layer and of
  * whole models against double-precision references, fast-vs-_ref kernels, PyTorch goldens. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +270,111 @@ static void test_linear_grad(void)
     CHECK_NEAR(out[0], c.out[0] - c.b[0], 1e-5);
     free(in), free(w), free(b), free(R), free(out), free(din), free(dw), free(db);
     free(c.in), free(c.w), free(c.b), free(c.out);
+}
+
+/* The fused hidden layer against clf_linear_* then clf_relu_*: the same bits, at a size that
+ * splits over threads (B * OC above the kernels' parallel threshold). */
+static void test_linear_relu_fused(void)
+{
+    struct nn_rng saved = rng; /* the later tests keep their data */
+    int B = 64, IC = 300, OC = 2100;
+    size_t ni = (size_t)B * IC, no = (size_t)B * OC, nw = (size_t)OC * IC;
+    float *in = rand_floats(ni, -1, 1), *w = rand_floats(nw, -0.1, 0.1);
+    float *b = rand_floats(OC, -0.5, 0.5), *scale = rand_floats(OC, 0, 2);
+    float *dout = rand_floats(no, -1, 1), *seed = rand_floats(nw, -1, 1);
+    float *out = zeros(no), *ref = zeros(no), *dpre = zeros(no), *dref = zeros(no);
+    float *din = rand_floats(ni, 5, 6), *din_r = zeros(ni);
+    float *dw = xmalloc(nw * sizeof(float)), *dw_r = xmalloc(nw * sizeof(float));
+    float *db = zeros(OC), *db_r = zeros(OC);
+    for (int pass = 0; pass < 3; pass++) {
+        const float *sc = pass == 1 ? scale : NULL, *bias = pass == 2 ? NULL : b;
+        clf_linear_relu_forward(out, in, w, bias, sc, B, IC, OC);
+        clf_linear_forward(ref, in, w, bias, B, IC, OC);
+        clf_relu_forward(ref, ref, sc, B, OC, 1);
+        CHECK(memcmp(out, ref, no * sizeof(float)) == 0);
+        /* backward: dpre and dinp overwritten (din holds junk), dweight and dbias accumulate */
+        memcpy(dw, seed, nw * sizeof(float));
+        memcpy(dw_r, seed, nw * sizeof(float));
+        for (int j = 0; j < OC; j++)
+            db[j] = db_r[j] = (float)j;
+        clf_linear_relu_backward(din, dw, db, dpre, dout, out, sc, in, w, B, IC, OC);
+        memset(dref, 0, no * sizeof(float));
+        memset(din_r, 0, ni * sizeof(float));
+        clf_relu_backward(dref, dout, ref, sc, B, OC, 1);
+        clf_linear_backward(din_r, dw_r, db_r, dref, in, w, B, IC, OC);
+        check_close_f("fused dpre", dpre, dref, no, 0, 0);
+        check_close_f("fused dinp", din, din_r, ni, 0, 0);
+        check_close_f("fused dweight", dw, dw_r, nw, 0, 0);
+        check_close_f("fused dbias", db, db_r, OC, 0, 0);
+    }
+    /* out NULL: a plain linear layer; dinp still overwritten */
+    for (int j = 0; j < OC; j++)
+        db[j] = db_r[j] = 0.0f;
+    memset(din_r, 0, ni * sizeof(float));
+    clf_linear_relu_backward(din, NULL, db, NULL, dout, NULL, NULL, in, w, B, IC, OC);
+    clf_linear_backward(din_r, NULL, db_r, dout, in, w, B, IC, OC);
+    check_close_f("linear dinp", din, din_r, ni, 0, 0);
+    check_close_f("linear dbias", db, db_r, OC, 0, 0);
+    free(in), free(w), free(b), free(scale), free(dout), free(seed), free(out), free(ref);
+    free(dpre), free(dref), free(din), free(din_r), free(dw), free(dw_r), free(db), free(db_r);
+    rng = saved;
+}
+
+/* The product into a fused layer below (ReLU and bias gradient in the product's epilogue)
+ * against the separate kernels, the same bits; and the same bits at one thread. */
+static void input_backward_case(int B, int IC, int OC)
+{
+    size_t ni = (size_t)B * IC, no = (size_t)B * OC, nw = (size_t)OC * IC;
+    float *z = rand_floats(ni, -1, 1), *bz = rand_floats(IC, -0.2, 0.2);
+    float *scale = rand_floats(IC, 0, 2), *w = rand_floats(nw, -0.1, 0.1);
+    float *dout = rand_floats(no, -1, 1), *act = zeros(ni);
+    float *dpre = zeros(ni), *dref = zeros(ni), *dinp = zeros(ni), *dpre1 = zeros(ni);
+    float *dw = zeros(nw), *dw_r = zeros(nw), *dw1 = zeros(nw);
+    float *db = zeros(OC), *db_r = zeros(OC), *dbi = zeros(IC), *dbi_r = zeros(IC);
+    float *dbi1 = zeros(IC);
+    double tol = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const float *sc = pass ? scale : NULL;
+        memcpy(act, z, ni * sizeof(float));
+        clf_relu_forward(act, act, sc, B, IC, 1);
+        clf_linear_relu_input_backward(dpre, dbi, dw, db, dout, act, sc, w, B, IC, OC);
+        memset(dinp, 0, ni * sizeof(float));
+        memset(dref, 0, ni * sizeof(float));
+        clf_linear_backward(dinp, dw_r, db_r, dout, act, w, B, IC, OC);
+        clf_relu_backward(dref, dinp, act, sc, B, IC, 1);
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < IC; i++)
+                dbi_r[i] += dref[(size_t)b * IC + i];
+        check_close_f("input backward dpre", dpre, dref, ni, tol, tol);
+        check_close_f("input backward dweight", dw, dw_r, nw, tol, tol);
+        check_close_f("input backward dbias", db, db_r, OC, 0, 0);
+        check_close_f("input backward dbias below", dbi, dbi_r, IC, 1e-5, 1e-5);
+    }
+    /* one thread gives the same bits */
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+    memset(dbi1, 0, IC * sizeof(float));
+    memset(dbi, 0, IC * sizeof(float));
+    memset(dw1, 0, nw * sizeof(float));
+    memset(dw, 0, nw * sizeof(float));
+    clf_linear_relu_input_backward(dpre1, dbi1, dw1, NULL, dout, act, scale, w, B, IC, OC);
+    omp_set_num_threads(nt);
+    clf_linear_relu_input_backward(dpre, dbi, dw, NULL, dout, act, scale, w, B, IC, OC);
+    CHECK(memcmp(dpre, dpre1, ni * sizeof(float)) == 0);
+    CHECK(memcmp(dw, dw1, nw * sizeof(float)) == 0);
+    CHECK(memcmp(dbi, dbi1, IC * sizeof(float)) == 0);
+    free(z), free(bz), free(scale), free(w), free(dout), free(act), free(dpre), free(dref);
+    free(dinp), free(dpre1), free(dw), free(dw_r), free(dw1), free(db), free(db_r), free(dbi);
+    free(dbi_r), free(dbi1);
+}
+
+static void test_linear_input_backward(void)
+{
+    struct nn_rng saved = rng; /* the later tests keep their data */
+    input_backward_case(64, 2100, 300);
+    input_backward_case(256, 1000, 10);
+    input_backward_case(3, 5, 2);
+    rng = saved;
 }
 
 struct relu_ctx {
@@ -1277,6 +1383,8 @@ int main(void)
     gold_ok = golden_load(&gold) == 0;
     RUN(test_linear_grad);
     RUN(test_relu_grad);
+    RUN(test_linear_relu_fused);
+    RUN(test_linear_input_backward);
     RUN(test_conv_grad);
     RUN(test_conv_fast_vs_ref);
     RUN(test_maxpool_grad);

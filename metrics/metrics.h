@@ -9,7 +9,7 @@
  *     double d = metric_badness(m->dir, value, oracle_value);   // lower = better, any direction
  *
  * Adding a metric name: one row in metrics/registry.c (a glob pattern over the name, the
- * direction, a one-line summary); keep the more specific patterns first.
+ * direction, the range of values, a one-line summary); keep the more specific patterns first.
  */
 #ifndef LETHE_METRICS_H
 #define LETHE_METRICS_H
@@ -25,10 +25,23 @@ enum metric_dir {
     METRIC_DIR_COUNT
 };
 
+/* The set of values a metric can take (METRICS.md 0.1: bounded metrics are fractions). */
+enum metric_range {
+    METRIC_RANGE_REAL,      /* (-inf, inf): differences, ratios of differences */
+    METRIC_RANGE_UNIT,      /* [0, 1]: fractions, probabilities, AUCs, p-values, F1 */
+    METRIC_RANGE_NONNEG,    /* [0, inf) */
+    METRIC_RANGE_PERCENT,   /* [-100, inf): privleak, a relative change in percent */
+    METRIC_RANGE_LOG10P,    /* (-inf, 0]: log10 of a p-value */
+    METRIC_RANGE_PPL,       /* [1, inf): perplexity */
+    METRIC_RANGE_GAP2,      /* [0, 2]: a sum of two gaps of fractions, or 1 - cosine */
+    METRIC_RANGE_COUNT
+};
+
 struct metric_info {
     const char *pattern;    /* glob over the metric name: '*' matches any run of characters */
     enum metric_dir dir;
     const char *summary;
+    enum metric_range range;    /* added last: rows written without it read as REAL */
 };
 
 extern const struct metric_info metric_table[];
@@ -42,6 +55,13 @@ const char *metric_dir_name(enum metric_dir dir);
  * -v (higher), v (lower), |v - oracle| (oracle; NAN when the oracle is NAN), |v| (zero),
  * NAN (info). */
 double metric_badness(enum metric_dir dir, double value, double oracle);
+/* "[0,1]", "[0,inf)", "(-inf,inf)", "[-100,inf) %", "(-inf,0]", "[1,inf)", "[0,2]";
+ * "unknown" out of range. */
+const char *metric_range_name(enum metric_range range);
+/* The closed bounds of a range (+-INFINITY where open-ended); -1 for an unknown range. */
+int metric_range_bounds(enum metric_range range, double *lo, double *hi);
+/* 1 if value is finite and lies in the range, else 0 (NaN and +-inf never do). */
+int metric_in_range(enum metric_range range, double value);
 
 /* ==== text: ROUGE, Porter stemmer, exact match, BLEU (metrics/rouge.c, metrics/porter.c) ==== */
 /* Section owned by the engineer of the text metrics (also metrics/text_bleu.c,
@@ -262,7 +282,172 @@ int metric_bootstrap_macro_auc(const double *probs, size_t n, size_t n_classes, 
                                const char *name, uint64_t seed, size_t resamples, struct metric_ci *ci,
                                struct lethe_error *err);
 
-/* ==== benchmark metrics and aggregates (metrics/tofu.c, muse.c, wmdp.c, semeval.c, image.c) == */
-/* Section owned by the engineer of the benchmark metrics. */
+/* ==== benchmark metrics and aggregates (metrics/tofu.c, muse.c, mcq.c, semeval.c, image.c) === */
+/* Section owned by the engineer of the benchmark metrics (METRICS.md 2-8).
+ *
+ *     // TOFU forget split: mean NLLs of each paraphrased answer and of its 5 perturbed ones
+ *     double *ltr = xmalloc(n * sizeof *ltr), tr, fq, fq_log10;
+ *     metric_tofu_log_truth_ratios(nll_para, nll_pert, n, 5, ltr, &err);
+ *     metric_tofu_truth_ratio(ltr, n, METRIC_TR_FORGET, NULL, &tr, &err);
+ *     metric_tofu_forget_quality(ltr, n, oracle_ltr, n_oracle, &fq, &fq_log10, &err);
+ *
+ * Inputs are per-item numbers computed elsewhere: mean NLLs l = S/L over the positions of
+ * METRICS.md 0.3, token ids, log-probs, strings, labels. Same contract as the statistics: 0 or
+ * a negative LETHE_E* code; an empty input, a NaN or an infinite value is a LETHE_EINPUT error
+ * naming what and which index. Where a function takes `double *item`, it may be NULL, else it
+ * receives the n per-item values (for sample_scores and bootstraps) of the returned mean. */
+
+/* -- TOFU (METRICS.md 2); nll arrays (n, k) are row-major, item i's k answers together -- */
+/* prob: mean_i exp(-nll_i). nll_i >= 0 (a log-probability is <= 0). */
+int metric_tofu_prob(const double *nll, size_t n, double *item, double *mean, struct lethe_error *err);
+/* pert_prob: mean over items of the mean over the k perturbed answers of exp(-nll). */
+int metric_tofu_pert_prob(const double *nll, size_t n, size_t k, double *item, double *mean,
+                          struct lethe_error *err);
+/* prob_norm (ra, wf): mean_i P(a_i) / (P(a_i) + sum_j P(wrong_ij)), P = exp(-nll); nll_wrong
+ * (n, k), k = 3 in TOFU; computed as a logistic of log-sum-exp differences (no underflow). */
+int metric_tofu_prob_norm(const double *nll_true, const double *nll_wrong, size_t n, size_t k,
+                          double *item, double *mean, struct lethe_error *err);
+/* log TR_i = nll_true_i - mean_j nll_pert_ij into log_tr (n); "true" = the paraphrased answer
+ * (forget, retain) or the answer (ra, wf). TR = P_false/P_true, P_false geometric. */
+int metric_tofu_log_truth_ratios(const double *nll_true, const double *nll_pert, size_t n, size_t k,
+                                 double *log_tr, struct lethe_error *err);
+enum metric_tr_form {
+    METRIC_TR_FORGET,       /* mean min(TR, 1/TR) = mean exp(-|log TR|): tofu.forget.truth_ratio */
+    METRIC_TR_RETAIN,       /* mean max(0, 1 - TR): retain, ra, wf truth_ratio */
+    METRIC_TR_PROB_MEAN,    /* mean P_true/(P_true + P_false) = mean 1/(1 + TR): truth_ratio_prob_mean */
+    METRIC_TR_FORM_COUNT
+};
+/* A truth-ratio aggregate from the per-item log TR, in log space (no 1e-10 epsilons). */
+int metric_tofu_truth_ratio(const double *log_tr, size_t n, enum metric_tr_form form, double *item,
+                            double *mean, struct lethe_error *err);
+/* Forget quality: the KS p-value (metric_ks_2samp, METRIC_KS_AUTO = exact up to 10000 items) of
+ * the model's log TR against the retain oracle's, on the same forget split; *log10_fq is finite
+ * when *fq underflows. */
+int metric_tofu_forget_quality(const double *log_tr, size_t n, const double *oracle_log_tr,
+                               size_t n_oracle, double *fq, double *log10_fq, struct lethe_error *err);
+/* The 9 model-utility terms, in this order. */
+enum metric_tofu_mu_term {
+    METRIC_MU_RETAIN_PROB, METRIC_MU_RETAIN_ROUGE, METRIC_MU_RETAIN_TR,
+    METRIC_MU_RA_PROB_NORM, METRIC_MU_RA_ROUGE, METRIC_MU_RA_TR,
+    METRIC_MU_WF_PROB_NORM, METRIC_MU_WF_ROUGE, METRIC_MU_WF_TR,
+    METRIC_MU_TERM_COUNT
+};
+/* "retain prob", "retain rouge_l_recall", ..., "wf truth_ratio"; NULL out of range. */
+const char *metric_tofu_mu_term_name(enum metric_tofu_mu_term t);
+/* tofu.model_utility = H(v[0..8]) (metric_hmean; a zero term gives 0); errors name the term. */
+int metric_tofu_model_utility(const double v[METRIC_MU_TERM_COUNT], double *mu, struct lethe_error *err);
+/* tofu.retain_utility = H(retain prob, retain ROUGE-L recall, retain truth ratio). */
+int metric_tofu_retain_utility(double prob, double rouge, double truth_ratio, double *ru,
+                               struct lethe_error *err);
+/* Teacher-forced argmax ids pred vs answer ids target (len = L' >= 1 tokens, EOS excluded):
+ * exact memorization = share of positions equal; extraction strength = 1 - kstar / L', kstar =
+ * the smallest k with pred[k..] = target[k..] (Lethe's choice: kstar = L', ES = 0, when the
+ * last token differs). */
+int metric_exact_memorization(const int *pred, const int *target, size_t len, double *em,
+                              struct lethe_error *err);
+int metric_extraction_strength(const int *pred, const int *target, size_t len, double *es,
+                               struct lethe_error *err);
+/* keyword_conf of one item (METRICS.md 8): exp(mean lp over the answer tokens whose byte span
+ * [tok_begin, tok_end) in the answer text overlaps a keyword occurrence [off, off + src_len) of
+ * metric_keywords(answer, question)); *conf = NAN (the item is left out of the mean) when no
+ * token overlaps. lp (n_tok) are the answer tokens' log-probs, <= 0. */
+int metric_keyword_conf(const double *lp, const size_t *tok_begin, const size_t *tok_end, size_t n_tok,
+                        const struct rouge_tokens *keywords, double *conf, struct lethe_error *err);
+/* Mean stemmed ROUGE-L recall of gens[i] against refs[i] (tofu.<s>.rouge_l_recall). */
+int metric_tofu_rouge_recall(const char *const *refs, const char *const *gens, size_t n, double *item,
+                             double *mean, struct lethe_error *err);
+
+/* -- MUSE (METRICS.md 3) and held-out perplexity (6) -- */
+/* privleak = ((1 - A_u) - (1 - A_o)) / ((1 - A_o) + 1e-10) x 100 from Lethe AUCs in [0, 1]. */
+int metric_privleak(double auc_u, double auc_o, double *privleak, struct lethe_error *err);
+/* The same from membership scores (metric_auc): forget (pos) vs holdout (neg) of the evaluated
+ * model (_u) and of the retain oracle (_o). */
+int metric_privleak_scores(const double *pos_u, size_t n_pos_u, const double *neg_u, size_t n_neg_u,
+                           const double *pos_o, size_t n_pos_o, const double *neg_o, size_t n_neg_o,
+                           double *privleak, struct lethe_error *err);
+/* Mean unstemmed ROUGE-L F1 of gens[i] against refs[i] (verbmem_f1, knowmem_f1; the verbmem
+ * reference is gt already cut to its first 128 tokens). */
+int metric_muse_rouge_f1(const char *const *refs, const char *const *gens, size_t n, double *item,
+                         double *mean, struct lethe_error *err);
+/* exp(sum nll_sum / sum n_tokens) over n windows (sums of token NLLs and token counts). */
+int metric_perplexity(const double *nll_sum, const size_t *n_tokens, size_t n, double *ppl,
+                      struct lethe_error *err);
+
+/* -- multiple choice (METRICS.md 4): ties go to the earliest option -- */
+/* Cloze: argmax_j sum_lp[j] / bytes(options[j]) (UTF-8 bytes = strlen; the option text itself,
+ * without the leading space of its continuation). */
+int metric_mcq_cloze_pred(const double *sum_lp, const char *const *options, size_t k, size_t *pred,
+                          struct lethe_error *err);
+/* Letter: argmax_j sum_lp[j], the summed log-probs of " A".." D". */
+int metric_mcq_letter_pred(const double *sum_lp, size_t k, size_t *pred, struct lethe_error *err);
+/* Accuracy over n questions of k options: sum_lp and options are (n, k); gold in [0, k); pred
+ * (n) may be NULL, else receives the predictions. */
+int metric_mcq_cloze_acc(const double *sum_lp, const char *const *options, const int *gold, size_t n,
+                         size_t k, int *pred, double *acc, struct lethe_error *err);
+int metric_mcq_letter_acc(const double *sum_lp, const int *gold, size_t n, size_t k, int *pred,
+                          double *acc, struct lethe_error *err);
+
+/* -- SemEval-2025 Task 4 (METRICS.md 5) -- */
+enum metric_semeval_kind {
+    METRIC_SEMEVAL_OTHER,   /* neither rule matches */
+    METRIC_SEMEVAL_SC,      /* id minus its last character ends in "sc": sentence completion */
+    METRIC_SEMEVAL_QA,      /* id ends in "qa" + a digit: question answering */
+    METRIC_SEMEVAL_KIND_COUNT
+};
+enum metric_semeval_kind metric_semeval_item_kind(const char *id);
+#define METRIC_SEMEVAL_TASKS 3
+enum { METRIC_SEMEVAL_REG, METRIC_SEMEVAL_KN, METRIC_SEMEVAL_SCORES };  /* regurgitation, knowledge */
+/* Per-split means: value[t][s] for task t+1 and score s; n[t][s] items behind it (0 = an empty
+ * cell, whose value is not read). */
+struct metric_semeval_means {
+    double value[METRIC_SEMEVAL_TASKS][METRIC_SEMEVAL_SCORES];
+    size_t n[METRIC_SEMEVAL_TASKS][METRIC_SEMEVAL_SCORES];
+};
+/* The means of one split from its items: regurgitation = mean stemmed ROUGE-L recall of the sc
+ * items, knowledge = mean exact match of the qa items, per task ("Task1".."Task3"). item (n)
+ * may be NULL, else receives each item's score; an empty cell gets n = 0 and value NAN. An id
+ * that is neither sc nor qa, or an unknown task, is an error naming the item. */
+int metric_semeval_split_means(const char *const *ids, const char *const *tasks, const char *const *gens,
+                               const char *const *refs, size_t n, double *item,
+                               struct metric_semeval_means *means, struct lethe_error *err);
+/* semeval.task_aggregate = H of the forget values as 1 - v and the retain values as v (values
+ * in [0, 1]); empty cells are left out (Lethe's choice), *n_terms = the terms used (<= 12). */
+int metric_semeval_task_aggregate(const struct metric_semeval_means *forget,
+                                  const struct metric_semeval_means *retain, double *h, size_t *n_terms,
+                                  struct lethe_error *err);
+/* semeval.mia_score = 1 - 2 |AUC - 0.5|. */
+int metric_semeval_mia_score(double auc, double *score, struct lethe_error *err);
+/* semeval.utility_ok = 1 if utility >= 0.75 x the original model's utility, else 0. */
+int metric_semeval_utility_ok(double utility, double original_utility, double *ok, struct lethe_error *err);
+/* semeval.final_score = (task_aggregate + mia_score + utility)/3. */
+int metric_semeval_final_score(double task_aggregate, double mia_score, double utility, double *score,
+                               struct lethe_error *err);
+
+/* -- classifiers (METRICS.md 7) -- */
+enum { METRIC_GAP_FORGET_ACC, METRIC_GAP_RETAIN_ACC, METRIC_GAP_TEST_ACC, METRIC_GAP_MIA, METRIC_GAP_COUNT };
+/* avg_gap = mean_i |u[i] - oracle[i]| over (FA, RA, TA, svm_rt forget member rate). */
+int metric_avg_gap(const double u[METRIC_GAP_COUNT], const double oracle[METRIC_GAP_COUNT], double *gap,
+                   struct lethe_error *err);
+/* dist_to_oracle = 1 - mean_x cos(z_u(x), z_o(x)) over n rows of c logits (n, c); Lethe's
+ * choice: a zero vector has cosine 0 with anything (torch's eps convention). In [0, 2]. */
+int metric_dist_to_oracle(const float *logits_u, const float *logits_o, size_t n, size_t c, double *dist,
+                          struct lethe_error *err);
+/* The classifier metric set of one split (Forget-MI's set and image.<s>.*): prediction =
+ * argmax (ties to the lowest class), macro AUC on softmax probabilities (NAN when no class has
+ * positives and negatives). logits (n, c), labels in [0, c); pred (n) may be NULL. */
+struct metric_clf_scores {
+    double acc, macro_f1, macro_auc;
+};
+int metric_clf_split(const float *logits, const int *labels, size_t n, size_t c, int *pred,
+                     struct metric_clf_scores *out, struct lethe_error *err);
+
+/* -- FLAT forget-quality gap (METRICS.md 8) -- */
+/* fq_gap = |BLEU_u - BLEU_o| + |RLR_u - RLR_o|, all four in [0, 1]. */
+int metric_fq_gap(double bleu_u, double rlr_u, double bleu_o, double rlr_o, double *gap,
+                  struct lethe_error *err);
+/* The same from the forget answers refs and the generations of the evaluated model (gens_u)
+ * and of the oracle (gens_o), n each: BLEU = metric_bleu4, RLR = metric_tofu_rouge_recall. */
+int metric_fq_gap_texts(const char *const *refs, const char *const *gens_u, const char *const *gens_o,
+                        size_t n, double *gap, struct lethe_error *err);
 
 #endif

@@ -50,8 +50,20 @@ const struct command commands[] = {
      "marked; the TOFU figure is --x tofu.model_utility --y tofu.forget_quality --logy.\n"
      "Bars: one group per method configuration, one bar per variant (quantization recovery).\n"
      "Curves: lines from the curves table. Each image has STEM.gp and STEM.dat beside it.\n", NULL},
-    {"stats", NULL, "metrics on plain files: KS test, AUC/ROC, ROUGE-L, bootstrap CI",
-     "usage: lethe stats ks|auc|rouge|bootstrap FILE...\n", "the metrics library (metrics/)"},
+    {"stats", cmd_stats, "metrics on plain files: KS test, AUC/ROC, ROUGE-L, bootstrap CI",
+     "usage: lethe stats ks A B                                  two-sample KS test (exact p in log space)\n"
+     "       lethe stats auc --pos FILE --neg FILE [--roc OUT.tsv]  ROC AUC, TPR at 1% and 0.1% FPR\n"
+     "       lethe stats rouge --ref FILE --hyp FILE [--variant recall|f1]\n"
+     "       lethe stats bootstrap FILE [--stat mean] [--resamples N] [--seed S]\n"
+     "       lethe stats hmean FILE\n"
+     "  every form takes --json\n"
+     "Files hold one number a line (rouge: one string a line, line i of --hyp against line i of\n"
+     "--ref). AUC scores: higher = more member-like, positives = members (METRICS.md 1.5).\n"
+     "ROUGE-L: recall is stemmed (TOFU, SemEval), f1 unstemmed (MUSE). Bootstrap: 95% percentile\n"
+     "interval, 1000 resamples, xoshiro256** seeded from --seed and the statistic's name.\n"
+     "--json fields: ks {statistic, pvalue, log10_pvalue, n1, n2, method}; auc {auc,\n"
+     "tpr_at_fpr_0.01, tpr_at_fpr_0.001, n_pos, n_neg}; rouge {mean, values}; bootstrap\n"
+     "{estimate, ci_low, ci_high, resamples}; hmean {hmean, n}.\n", NULL},
     {"list", cmd_list, "list suites, methods, grids, metrics and attacks",
      "usage: lethe list suites|methods|grids|jobs GRID|metrics|attacks|kinds|params NAME|commands\n"
      "                  [--config FILE] [--registry] [--resolved]\n"

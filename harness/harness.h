@@ -191,6 +191,7 @@ int cmd_plot(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 
 #endif

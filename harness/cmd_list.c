@@ -130,9 +130,12 @@ static int list_jobs(const struct config *cfg, const char *grid, int resolved)
 static int list_metrics(void)
 {
     struct table t = {0};
-    for (size_t i = 0; i < metric_table_count; i++)
-        row(&t, metric_table[i].pattern, metric_dir_name(metric_table[i].dir),
-            metric_table[i].summary);
+    for (size_t i = 0; i < metric_table_count; i++) {
+        char kind[64];
+        snprintf(kind, sizeof(kind), "%s %s", metric_dir_name(metric_table[i].dir),
+                 metric_range_name(metric_table[i].range));
+        row(&t, metric_table[i].pattern, kind, metric_table[i].summary);
+    }
     print_table(&t);
     return 0;
 }

@@ -83,6 +83,7 @@ expect_status "list of an unknown subject exits 2" 2 "$LETHE" list frobs
 check "the unknown subject is named" has "$TMP/err" "cannot list 'frobs'"
 expect_status "list metrics" 0 "$LETHE" list metrics
 check "list metrics shows directions" has "$TMP/out" "tofu.forget_quality"
+check "list metrics shows ranges" has "$TMP/out" "[0,1]"
 expect_status "list attacks" 0 "$LETHE" list attacks
 check "list attacks shows min_k" grep -q "^min_k  " "$TMP/out"
 expect_status "list methods --registry" 0 "$LETHE" list methods --registry

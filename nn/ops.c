@@ -443,6 +443,9 @@ NN_CLONES static void softmax_causal_impl(float *p, int t, int n)
         p[s] = 0.0f;
 }
 
+/* sequences at least this long have their attention products split in two causal blocks */
+#define ATT_SPLIT_MIN 64
+
 void attention_forward(float *out, float *att, const float *qkv, const int *off, const int *len,
                        const size_t *aoff, int B, int NH, int C)
 {
@@ -456,12 +459,21 @@ void attention_forward(float *out, float *att, const float *qkv, const int *off,
         if (n == 0)
             continue;
         const float *q = qkv + (size_t)off[b] * C3 + h * HS;
-        float *p = att + aoff[b] + (size_t)h * n * n;
-        sgemm1_impl(0, 1, n, n, HS, scale, q, C3, q + C, C3, 0.0f, p, n);
+        float *p = att + aoff[b] + (size_t)h * n * n, *o = out + (size_t)off[b] * C + h * HS;
+        /* causal: rows below h2 see only the first h2 keys, so the upper right block of the
+         * scores is never computed (the softmax writes its zeros) and the first h2 rows of
+         * the output take only the first h2 values */
+        int h2 = n >= ATT_SPLIT_MIN ? (n / 2 + 15) / 16 * 16 : 0;
+        if (h2 > 0)
+            sgemm1_impl(0, 1, h2, h2, HS, scale, q, C3, q + C, C3, 0.0f, p, n);
+        sgemm1_impl(0, 1, n - h2, n, HS, scale, q + (size_t)h2 * C3, C3, q + C, C3, 0.0f,
+                    p + (size_t)h2 * n, n);
         for (int t = 0; t < n; t++)
             softmax_causal_impl(p + (size_t)t * n, t, n);
-        sgemm1_impl(0, 0, n, HS, n, 1.0f, p, n, q + 2 * C, C3, 0.0f,
-                    out + (size_t)off[b] * C + h * HS, C);
+        if (h2 > 0)
+            sgemm1_impl(0, 0, h2, HS, h2, 1.0f, p, n, q + 2 * C, C3, 0.0f, o, C);
+        sgemm1_impl(0, 0, n - h2, HS, n, 1.0f, p + (size_t)h2 * n, n, q + 2 * C, C3, 0.0f,
+                    o + (size_t)h2 * C, C);
     }
     nn_blas_restore(saved);
 }

@@ -1107,8 +1107,12 @@ static void test_batches_and_determinism(void)
     float small[2 * 4];
     clf_forward(m, x, tok, 2, 4);
     memcpy(small, clf_logits(m), sizeof(small));
+    /* a larger batch gives the same logits up to rounding (OpenBLAS may block rows of a
+     * 2-row and a 9-row product differently, so bits are not promised across batch sizes) */
     clf_forward(m, x, tok, 9, 4);
-    CHECK(memcmp(small, clf_logits(m), sizeof(small)) == 0);
+    for (int k = 0; k < 8; k++)
+        CHECK_NEAR(small[k], clf_logits(m)[k], 1e-5);
+    /* the same batch again gives the same bits */
     clf_forward(m, x, tok, 2, 4);
     CHECK(memcmp(small, clf_logits(m), sizeof(small)) == 0);
     /* one sample at a time gives the batch's logits */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "methods/lm_impl.h"
 #include "methods/method.h"
 
 #define END {NULL, 0, NULL, NULL, NULL}
@@ -173,25 +174,30 @@ static const struct param_spec forget_mi_p[] = {
 #define ALL KINDS_ALL
 #define CLS KINDS_CLASSIFIER
 #define M(name, summary, kinds, needs, params, source) \
-    {METHOD_ABI, name, summary, kinds, needs, params, source}
+    {METHOD_ABI, name, summary, kinds, needs, params, source, NULL}
+/* A row with its language-model runtime (methods/lm_impl.h). */
+#define ML(fn, name, summary, kinds, needs, params, source) \
+    {METHOD_ABI, name, summary, kinds, needs, params, source, fn}
 
 const struct method method_table[] = {
-    M("grad_ascent", "gradient ascent on the forget set", ALL, F, grad_ascent_p, "METHODS.md 1, 3.1"),
-    M("grad_diff", "gradient ascent on forget + NLL on retain (NegGrad+)", ALL, F | R, grad_diff_p,
-      "METHODS.md 1, 3.1"),
-    M("ga_klr", "gradient ascent + KL to the original on retain (TOFU 'KL')", LM, F | R | REF,
-      ga_klr_p, "METHODS.md 1"),
-    M("npo", "negative preference optimization, no retain term", ALL, F | REF, npo_p,
-      "METHODS.md 1; arXiv 2404.05868"),
-    M("npo_gdr", "NPO + retain NLL (open-unlearning's NPO)", ALL, F | R | REF, npo_gdr_p,
-      "METHODS.md 1; arXiv 2404.05868"),
-    M("npo_klr", "NPO + retain KL", LM, F | R | REF, npo_klr_p, "METHODS.md 1; arXiv 2404.05868"),
-    M("simnpo", "reference-free NPO on length-normalised NLL + retain NLL", LM, F | R, simnpo_p,
-      "METHODS.md 1; arXiv 2410.07163"),
-    M("idk_nll", "train forget prompts to refusal answers + retain NLL", LM, F | T | R, idk_nll_p,
-      "METHODS.md 1"),
-    M("idk_dpo", "DPO preferring refusals over forget answers + retain NLL", LM, F | T | R | REF,
-      idk_dpo_p, "METHODS.md 1; arXiv 2305.18290"),
+    ML(grad_ascent_unlearn_lm, "grad_ascent", "gradient ascent on the forget set", ALL, F,
+       grad_ascent_p, "METHODS.md 1, 3.1"),
+    ML(grad_diff_unlearn_lm, "grad_diff", "gradient ascent on forget + NLL on retain (NegGrad+)",
+       ALL, F | R, grad_diff_p, "METHODS.md 1, 3.1"),
+    ML(ga_klr_unlearn_lm, "ga_klr", "gradient ascent + KL to the original on retain (TOFU 'KL')",
+       LM, F | R | REF, ga_klr_p, "METHODS.md 1"),
+    ML(npo_unlearn_lm, "npo", "negative preference optimization, no retain term", ALL, F | REF,
+       npo_p, "METHODS.md 1; arXiv 2404.05868"),
+    ML(npo_gdr_unlearn_lm, "npo_gdr", "NPO + retain NLL (open-unlearning's NPO)", ALL,
+       F | R | REF, npo_gdr_p, "METHODS.md 1; arXiv 2404.05868"),
+    ML(npo_klr_unlearn_lm, "npo_klr", "NPO + retain KL", LM, F | R | REF, npo_klr_p,
+       "METHODS.md 1; arXiv 2404.05868"),
+    ML(simnpo_unlearn_lm, "simnpo", "reference-free NPO on length-normalised NLL + retain NLL",
+       LM, F | R, simnpo_p, "METHODS.md 1; arXiv 2410.07163"),
+    ML(idk_nll_unlearn_lm, "idk_nll", "train forget prompts to refusal answers + retain NLL", LM,
+       F | T | R, idk_nll_p, "METHODS.md 1"),
+    ML(idk_dpo_unlearn_lm, "idk_dpo", "DPO preferring refusals over forget answers + retain NLL",
+       LM, F | T | R | REF, idk_dpo_p, "METHODS.md 1; arXiv 2305.18290"),
     M("rmu", "steer forget activations to a random direction, keep retain activations", LM,
       F | R | REF, rmu_p, "METHODS.md 1; arXiv 2403.03218"),
     M("undial", "self-distillation with the true token's logit lowered", LM, F | REF, undial_p,

@@ -450,4 +450,20 @@ int metric_fq_gap(double bleu_u, double rlr_u, double bleu_o, double rlr_o, doub
 int metric_fq_gap_texts(const char *const *refs, const char *const *gens_u, const char *const *gens_o,
                         size_t n, double *gap, struct lethe_error *err);
 
+/* ==== recording sink (what evaluations and attacks write their numbers to) ================ */
+/* Section owned by the engineer of the TOFU evaluation. The pipeline points the callbacks at
+ * run_results_metric/_sample/_curve (results/results.h); tests record into arrays. Names are
+ * metric names of the registry above; split = the middle part of the name ("forget" for
+ * tofu.forget.prob and for the MIA names, "" for suite-level names); value NAN = undefined;
+ * ci_low/ci_high NAN = no CI; n = items behind the value (n_neg for TPR@FPR). Any callback may
+ * be NULL (that kind of record is dropped). */
+struct metric_sink {
+    void (*metric)(void *ctx, const char *variant, const char *split, const char *name,
+                   double value, double ci_low, double ci_high, long n);
+    void (*sample)(void *ctx, const char *variant, const char *split, const char *name,
+                   long idx, double value);
+    void (*curve)(void *ctx, const char *name, long step, double x, double y);
+    void *ctx;
+};
+
 #endif

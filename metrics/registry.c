@@ -28,6 +28,8 @@ const struct metric_info metric_table[] = {
     ROW("*.mia.*.tpr_at_fpr_0p1pct", ORACLE, UNIT,
         "MIA true-positive rate at 0.1% false positives"),
     ROW("*.mia.*.forget_member_rate", ORACLE, UNIT, "fraction of forget items predicted member"),
+    ROW("*.mia.*.score", INFO, REAL,
+        "per-item membership score (samples; split forget = members, holdout = non-members)"),
 
     /* probe splits (ATTACKS.md 4, 5) */
     ROW("*.forget_relearned.*", INFO, REAL, "the relearn set A itself after relearning"),
@@ -38,6 +40,7 @@ const struct metric_info metric_table[] = {
     ROW("tofu.forget_quality_pq_log10", HIGHER, LOG10P, "log10 of tofu.forget_quality_pq"),
 
     /* TOFU (METRICS.md 2, 8) */
+    ROW("tofu.*.log_truth_ratio", INFO, REAL, "per-item log truth ratio (samples)"),
     ROW("tofu.*.para_prob", INFO, UNIT,
         "mean geometric token probability of the paraphrased answer"),
     ROW("tofu.*.pert_prob", INFO, UNIT, "mean over perturbed answers of their token probability"),

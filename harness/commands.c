@@ -71,8 +71,24 @@ const struct command commands[] = {
      "the jobs of a grid with their config hashes (--resolved: the JSON each hash is taken of);\n"
      "metrics, attacks, kinds: Lethe's registries; methods --registry: every method Lethe knows;\n"
      "params NAME: the parameters of a method, with defaults.\n", NULL},
-    {"data", NULL, "generate, inspect and validate suite data",
-     "usage: lethe data gen|check KIND [--seed N] [--out DIR]\n", "the suites and their generators (suites/)"},
+    {"data", cmd_data, "generate, inspect and validate suite data",
+     "usage: lethe data gen tofu [--authors N] [--seed S] --out DIR\n"
+     "       lethe data show DIR [--samples N]\n"
+     "       lethe data check tofu DIR [--split forget01|forget05|forget10]\n"
+     "gen: writes a generated TOFU-style data set with the real files' names and fields: N\n"
+     "fictitious authors (default 200, at most 500) of 20 QA each from word lists of several\n"
+     "cultures, a paraphrased answer, five perturbed answers (the fact swapped for another\n"
+     "value of the same kind) and a paraphrased question per QA; forget01/05/10 are the last\n"
+     "1/5/10% of the authors (at least one author each; 40/200/400 QA for 200 authors),\n"
+     "retainYY the rest, retain_perturbed the first forget10-many QA; real_authors and\n"
+     "world_facts of simple true facts (famous books, capitals, colours, small sums) with three\n"
+     "perturbed answers; extra_holdout/holdoutXX as many QA as forgetXX about further authors\n"
+     "never in full. The same N and S (default 0) give the same bytes. DIR must not exist or\n"
+     "be empty; it appears complete or not at all.\n"
+     "show: the items of each data file (and extra_holdout/), checked, and N (default 2)\n"
+     "samples of the first file with paraphrases.\n"
+     "check: loads every forget split (or the one given) with all of the suite's checks; exit 0,\n"
+     "or 2 with the first error (file and line).\n", NULL},
     {"bench", cmd_bench, "engine throughput (tokens/s, MFU) against a measured sgemm peak",
      "usage: lethe bench [--config small|gpt2|mlp] [--reps N] [--json]\n"
      "Times, for each configuration (or the one named), a training step (forward, backward,\n"

@@ -29,6 +29,9 @@
 #define LETHE_SUITE_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct lethe_error;
 
 /* ---- parameter tables ------------------------------------------------------------------ */
 
@@ -135,5 +138,68 @@ const struct model_arch *model_arch_lookup(const char *name);
 /* The training recipe of a suite's reference models (suites.json "train"); rows without a
  * default are required. */
 extern const struct param_spec train_params[];
+
+/* ---- TOFU data (suites/tofu.c, suites/tofu_gen.c) ------------------------------------------ */
+
+/* One question/answer item of a TOFU file. Every string and the perturbed array are separately
+ * malloc'd, so a set built by hand is released by qa_set_release like a loaded one. */
+struct qa_item {
+    char *question, *answer;
+    char *paraphrased_answer;       /* NULL when the file has none */
+    char **perturbed;               /* n_perturbed wrong answers (5 forget/retain, 3 ra/wf) */
+    int n_perturbed;
+    char *paraphrased_question;     /* NULL when the data has none */
+};
+/* A file's items in file order; name is the file's stem ("forget10_perturbed", "holdout10"). */
+struct qa_set { char *name; struct qa_item *items; size_t n; };
+/* Frees what s holds and leaves it empty; s may be NULL or already empty. */
+void qa_set_release(struct qa_set *s);
+
+struct tofu_data {                  /* one forget split, e.g. "forget10" */
+    struct qa_set full;             /* full.json: all 4000 (the original's QA) */
+    struct qa_set retain;           /* retainYY.json: the retain oracle's QA */
+    struct qa_set forget;           /* forgetXX.json */
+    struct qa_set forget_eval;      /* forgetXX_perturbed.json */
+    struct qa_set retain_eval;      /* retain_perturbed.json */
+    struct qa_set real_authors;     /* real_authors_perturbed.json (answer + 3 perturbed) */
+    struct qa_set world_facts;      /* world_facts_perturbed.json */
+    struct qa_set holdout;          /* extra_holdout/holdoutXX.json or holdoutXX.json */
+};
+
+/* Loads the files of forget split split ("forget01", "forget05", "forget10") from dir (the
+ * real TOFU files or `lethe data gen tofu` output) into *out, checking every record and field
+ * and the split's definition: 20 QA per author; forgetXX = the last 1/5/10% of full's authors
+ * (at least one; 40/200/400 of 4000), retainYY = the rest of full in order, forgetXX_perturbed
+ * = forgetXX item by item, retain_perturbed = the first forget10-many of full, holdoutXX as many
+ * items as forgetXX and none of its questions in full; real_authors.json and world_facts.json,
+ * when present, match their perturbed files. Files are JSON Lines (blank lines skipped) or one
+ * JSON array. Returns 0, or a negative status and err (LETHE_EINPUT naming the file and line,
+ * e.g. "'d/forget10_perturbed.json': line 17: missing field 'perturbed_answer'"); on failure
+ * *out is left empty. Release with tofu_data_release. */
+int tofu_load(const char *dir, const char *split, struct tofu_data *out, struct lethe_error *err);
+/* Frees what d holds; d may be NULL. */
+void tofu_data_release(struct tofu_data *d);
+/* Loads one TOFU file (JSON Lines or a JSON array) and checks its fields by its name: "full",
+ * "forgetXX", "retainYY", "holdoutXX" (question, answer), "*_perturbed" (plus the perturbed and
+ * paraphrase fields: 5 perturbed answers, or 3 for real_authors/world_facts), "real_authors",
+ * "world_facts" (question, option1..4, answer). *out returned; release with qa_set_release. */
+int tofu_load_file(const char *path, struct qa_set *out, struct lethe_error *err);
+
+/* Forget-set sizes: the QA items of the last percent% of the n_full / 20 authors (rounded half
+ * up, at least one author); 40/200/400 for 1/5/10% of 4000. */
+size_t tofu_forget_count(size_t n_full, int percent);
+
+/* Writes a generated TOFU-style data set to dir (SUITES.md "Generated TOFU-style set"): the
+ * real file names and fields for `authors` fictitious authors (2 to TOFU_GEN_MAX_AUTHORS) of 20
+ * QA each (forgetXX the last 1/5/10% of them, at least one author; with 200 authors the real
+ * sizes), real_authors/world_facts utility sets of simple true facts, and
+ * extra_holdout/holdoutXX.json (JSON arrays) about further authors never in full. Perturbed
+ * answers put another value of the same kind (from the same word lists) into the paraphrased
+ * answer's sentence. The same (authors, seed) writes the same bytes. Atomic: the files are
+ * written to a sibling temporary folder renamed to dir at the end, so dir must not exist or be
+ * empty (LETHE_EINPUT otherwise) and appears complete or not at all. Returns 0 or a negative
+ * status and err. */
+#define TOFU_GEN_MAX_AUTHORS 500
+int tofu_generate(const char *dir, int authors, uint64_t seed, struct lethe_error *err);
 
 #endif

@@ -202,4 +202,83 @@ size_t tofu_forget_count(size_t n_full, int percent);
 #define TOFU_GEN_MAX_AUTHORS 500
 int tofu_generate(const char *dir, int authors, uint64_t seed, struct lethe_error *err);
 
+/* ---- TOFU evaluation (suites/tofu_eval.c) --------------------------------------------------- */
+/* Every tofu.* metric of METRICS.md 2 and the language-model MIAs of ATTACKS.md 1 for one model:
+ *
+ *     struct tofu_oracle o = {0};
+ *     tofu_evaluate(retrain, tok, &data, NULL, "base", &sink, &o, &err);     // the oracle
+ *     tofu_evaluate(unlearned, tok, &data, &o, "base", &sink, NULL, &err);   // against it
+ *     free((void *)o.log_tr);
+ */
+struct gpt;
+struct tokenizer;
+struct metric_sink;
+struct lm_example;          /* methods/method.h */
+
+/* What the retain oracle's evaluation leaves for the others: its forget-split log truth ratios
+ * (forget quality), its Min-K AUC (privleak; NAN when it had no holdout), and its log truth
+ * ratios on paraphrased forget questions (forget_quality_pq; n_pq = 0 without that probe).
+ * Filled by tofu_evaluate: log_tr_pq points into the allocation of log_tr, so one free of
+ * log_tr frees both. */
+struct tofu_oracle {
+    const double *log_tr;
+    size_t n;
+    double mink_auc;
+    const double *log_tr_pq;    /* added: NULL when n_pq = 0 */
+    size_t n_pq;
+};
+
+/* Tokenizes a QA item as METRICS.md 0.2 says: ids = [BOS] + tok("Question: " + question +
+ * "\nAnswer:") + tok(" " + answer) + [EOS], prompt and answer tokenized separately;
+ * prompt_len = 1 + the prompt tokens kept. Longer than n_ctx: the prompt is left-truncated
+ * (BOS kept), never the answer; an answer that does not fit with BOS and EOS is LETHE_EINPUT.
+ * answer NULL = item->answer. out->ids is returned (free). */
+int tofu_tokenize_qa(struct tokenizer *tok, const struct qa_item *item, const char *answer,
+                     int n_ctx, struct lm_example *out, struct lethe_error *err);
+/* The same with the question given (the paraphrased-question probe). */
+int tofu_tokenize_qa_text(struct tokenizer *tok, const char *question, const char *answer,
+                          int n_ctx, struct lm_example *out, struct lethe_error *err);
+
+/* Seconds spent, accumulated by each evaluation. */
+struct tofu_eval_timing {
+    double score_s;         /* teacher-forced scoring of answers */
+    double gen_s;           /* greedy generation */
+    double attack_s;        /* MIAs beyond the shared scoring (GradNorm, reference, reports) */
+};
+struct tofu_eval_opts {
+    int max_new_tokens;     /* greedy generation length (200) */
+    int batch;              /* rows per scoring forward (32) */
+    int gen_batch;          /* prompts per generation call (0 = as many as 256 MB of KV cache hold) */
+    uint64_t seed;          /* bootstrap seed (0; METRICS.md 1.7) */
+    unsigned mia;           /* bit k = attack k of enum mia_lm_kind (attacks/attack.h); ~0u = all */
+    struct gpt *ref;        /* reference model of the 'reference' attack; NULL = no such attack */
+    int probes;             /* 1: the paraphrased-question probe (forget_pq, retain_pq) when
+                               every item of the split has a paraphrased question */
+    struct tofu_eval_timing *timing;    /* NULL or accumulated into */
+};
+/* The defaults above. */
+void tofu_eval_opts_init(struct tofu_eval_opts *o);
+
+/* Evaluates model m (tokenizer tok) on d and writes to sink under variant: for each split s of
+ * forget (d->forget_eval), retain (d->retain_eval), ra, wf (skipped when empty):
+ * tofu.<s>.{prob, para_prob, pert_prob, truth_ratio, truth_ratio_prob_mean, rouge_l_recall}
+ * (forget, retain), tofu.<s>.{prob_norm, truth_ratio, truth_ratio_prob_mean, rouge_l_recall}
+ * (ra, wf), tofu.forget.{exact_memorization, extraction_strength}, each with its per-item
+ * samples and a bootstrap CI, plus the samples tofu.<s>.log_truth_ratio; tofu.forget_quality
+ * (+_log10) against oracle (NULL: m is the oracle, compared with itself: 1), model_utility,
+ * retain_utility; the MIAs forget vs holdout (ATTACKS.md 1, mia_lm_report) and tofu.privleak
+ * against the oracle's Min-K AUC; with probes, the same forget/retain metrics on forget_pq and
+ * retain_pq, tofu.forget_quality_pq and the lifts tofu.<s>_pq.<metric>.lift. own (may be NULL)
+ * receives what an oracle leaves (free own->log_tr). 0, or a negative code with err set
+ * (bad data: naming split and item; nothing is half-written to sink on a data error). */
+int tofu_evaluate_opts(struct gpt *m, struct tokenizer *tok, const struct tofu_data *d,
+                       const struct tofu_oracle *oracle, const char *variant,
+                       const struct tofu_eval_opts *opts, const struct metric_sink *sink,
+                       struct tofu_oracle *own, struct lethe_error *err);
+/* tofu_evaluate_opts with the default options. */
+int tofu_evaluate(struct gpt *m, struct tokenizer *tok, const struct tofu_data *d,
+                  const struct tofu_oracle *oracle, const char *variant,
+                  const struct metric_sink *sink, struct tofu_oracle *own,
+                  struct lethe_error *err);
+
 #endif

@@ -22,8 +22,11 @@ for c in $(cat "$TMP/pending"); do
     expect_status "pending lethe $c exits 2" 2 "$LETHE" "$c"
     check "pending lethe $c says not available yet" has "$TMP/err" "is not available yet"
 done
-expect_status "pending command help says so" 0 "$LETHE" run --help
-check "run --help says not available yet" has "$TMP/out" "not available yet"
+first=$(head -n 1 "$TMP/pending")
+if [ -n "$first" ]; then
+    expect_status "pending command help says so" 0 "$LETHE" "$first" --help
+    check "$first --help says not available yet" has "$TMP/out" "not available yet"
+fi
 expect_status "unknown option exits 2" 2 "$LETHE" leaderboard --frobnicate
 check "unknown option named" has "$TMP/err" "unknown option '--frobnicate'"
 done_testing

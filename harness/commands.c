@@ -7,19 +7,45 @@
 #define RUNNER "the run pipeline (suites, methods, metrics and attacks on the engine)"
 
 const struct command commands[] = {
-    {"run", NULL, "run a grid or a selection of jobs from suites.json into a results DB",
+    {"run", cmd_run, "run a grid or a selection of jobs from suites.json into a results DB",
      "usage: lethe run [--grid NAME] [--suite S] [--method M] [--seed N] [--split P]\n"
-     "                 [--shard i/n] [--jobs N] [--config FILE] [--db FILE] [--progress]\n"
-     "Runs every job of the grid (or the selection) that is not yet done in the DB; a job\n"
-     "left 'running' by a crash is redone.\n", RUNNER},
-    {"train", NULL, "train a reference model (original / retain oracle) to a safetensors file",
-     "usage: lethe train --suite S [--split P] --role original|retrain [--seed N] --out FILE\n", ENGINE},
-    {"unlearn", NULL, "apply one method to a checkpoint and write the unlearned checkpoint",
-     "usage: lethe unlearn --suite S --split P --method M --model FILE --out FILE [--seed N]\n", RUNNER},
-    {"eval", NULL, "evaluate any GPT-2-format checkpoint on a suite",
-     "usage: lethe eval --suite S --split P --model FILE [--db FILE]\n", RUNNER},
-    {"attack", NULL, "run one attack on a checkpoint",
-     "usage: lethe attack --suite S --split P --attack A --model FILE [--db FILE]\n", RUNNER},
+     "                 [--shard i/n] [--jobs N] [--config FILE] [--db FILE] [--cache DIR]\n"
+     "                 [--progress]\n"
+     "Runs every job of the grid (or of the selection) that is not yet done in the DB\n"
+     "(default results/lethe.db); a job left 'running' by a crash is redone, a failed job is\n"
+     "recorded with its error and the others go on (exit 1 at the end). --suite, --method and\n"
+     "--split are globs filtering the grid's jobs; without --grid they select jobs themselves\n"
+     "(--suite required; every split, every method that applies, seed 0 unless --seed).\n"
+     "--shard i/n runs every n-th job from the i-th; --jobs N runs N worker processes.\n"
+     "Reference models, generated data and tokenizers are cached in --cache DIR (default\n"
+     "$LETHE_CACHE_DIR, else cache/ beside the DB), keyed by what determines them.\n"
+     "A progress line is shown on a terminal, or as lines with --progress.\n", NULL},
+    {"train", cmd_train, "train a reference model (original / retain oracle) to a safetensors file",
+     "usage: lethe train --suite S --role original|retrain --out FILE [--split P] [--seed N]\n"
+     "                   [--config FILE] [--cache DIR]\n"
+     "Writes the suite's reference model for the split (default: its last) and seed (default\n"
+     "0): the checkpoint lethe run uses, taken from the cache (--cache, default as lethe run's\n"
+     "for the default DB) or trained there first with the suite's recipe. Its metadata names\n"
+     "the tokenizer, data and recipe hashes.\n", NULL},
+    {"unlearn", cmd_unlearn, "apply one method to a checkpoint and write the unlearned checkpoint",
+     "usage: lethe unlearn --suite S --method M --model FILE --out FILE [--split P] [--seed N]\n"
+     "                     [--config FILE] [--cache DIR]\n"
+     "Applies the method configuration M of suites.json (e.g. npo or 'npo@lr_scale=0.2') to\n"
+     "the checkpoint on the suite's forget and retain sets (split default: its last), with the\n"
+     "checkpoint itself as the frozen original, and writes the result to FILE.\n", NULL},
+    {"eval", cmd_eval, "evaluate any GPT-2-format checkpoint on a suite",
+     "usage: lethe eval --suite S --model FILE [--split P] [--oracle FILE] [--seed N]\n"
+     "                  [--db FILE] [--config FILE] [--cache DIR]\n"
+     "Prints every metric of the suite (name, variant, value, CI, n) for the checkpoint, whose\n"
+     "vocabulary must be the suite's tokenizer's. Forget quality and privleak compare with the\n"
+     "retain oracle: --oracle FILE, else the suite's oracle for --seed (cached or trained).\n"
+     "--db records the numbers as a run of method 'eval' keyed by the checkpoint's tensors.\n", NULL},
+    {"attack", cmd_attack, "run one attack on a checkpoint",
+     "usage: lethe attack --suite S --attack A --model FILE [--split P] [--oracle FILE]\n"
+     "                    [--seed N] [--db FILE] [--config FILE] [--cache DIR]\n"
+     "Runs one membership-inference attack (loss, zlib, min_k, min_k20, min_k_pp, gradnorm)\n"
+     "on the checkpoint, members = the forget split, non-members = its holdout, and prints\n"
+     "its AUC and TPR at 1% and 0.1% FPR with CIs; --db records them as a run 'attack:A'.\n", NULL},
     {"leaderboard", cmd_leaderboard, "rank method configurations per suite (mean ± sd over seeds, CIs)",
      "usage: lethe leaderboard [--db FILE] [--config FILE] [--suite S] [--split P]\n"
      "                         [--variant V] [--format table|csv|md|json]\n"

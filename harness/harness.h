@@ -194,5 +194,10 @@ int cmd_bench(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_unlearn(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_attack(int argc, char **argv);
 
 #endif

@@ -11,7 +11,8 @@ CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 $(CFLAGS) $(WARN) $(EXTRA_CFLAGS) -fno-math-errno -fopenmp -MMD -MP
 CPPFLAGS += -D_DEFAULT_SOURCE -I. -I/usr/include/openblas
 LDLIBS := -lopenblas -lsvm -lsqlite3 -ljansson -lpcre2-8 -lz -lm -fopenmp
-LDFLAGS += $(EXTRA_LDFLAGS)
+# -rdynamic: out-of-tree method plug-ins (methods/plugin.c) call the engine in the program
+LDFLAGS += -rdynamic $(EXTRA_LDFLAGS)
 
 DIRS := base nn metrics methods attacks suites results harness
 LIB_SRCS := $(filter-out harness/main.c,$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
@@ -22,11 +23,14 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tool_*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(BUILD)/tests/%)
 LETHE := $(BUILD)/lethe
+# tests/plugins/*.c: shared objects that tests/test_plugin.c loads (an example method, bad ones)
+PLUGIN_SRCS := $(wildcard tests/plugins/*.c)
+PLUGINS := $(PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/plugins/%.so)
 
 .PHONY: all test sanitize run bench deps clean
 # keep the test objects (intermediate files of the pattern rules) so that nothing rebuilds twice
 .SECONDARY:
-all: $(LETHE) $(TEST_BINS) $(TOOL_BINS)
+all: $(LETHE) $(TEST_BINS) $(TOOL_BINS) $(PLUGINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -41,6 +45,10 @@ $(LETHE): $(BUILD)/harness/main.o $(BUILD)/liblethe.a
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/liblethe.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/plugins/%.so: tests/plugins/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ $<
 
 test: all
 	@sh tests/run.sh $(BUILD)
@@ -62,4 +70,5 @@ bench: all
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/harness/main.d $(TEST_BINS:=.d) $(TOOL_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(BUILD)/harness/main.d $(TEST_BINS:=.d) $(TOOL_BINS:=.d) \
+         $(PLUGINS:.so=.d)

@@ -136,4 +136,42 @@ int simnpo_unlearn_lm(const struct method_ctx *c, struct lethe_error *err);
 int idk_nll_unlearn_lm(const struct method_ctx *c, struct lethe_error *err);
 int idk_dpo_unlearn_lm(const struct method_ctx *c, struct lethe_error *err);
 
+/* ---- FLAT (methods/flat.c, METHODS.md 2.2) and GRIN (methods/grin.c, 2.1) ------------------ */
+
+enum flat_variant { FLAT_KL, FLAT_JS, FLAT_PEARSON, FLAT_TV, FLAT_COUNT };
+/* 0 and *out set for "kl", "js", "pearson", "tv"; else -1. */
+int flat_variant_parse(const char *s, enum flat_variant *out);
+/* FLAT: mean_i [-g*(pe_i) + f*(g*(pf_i))] over mean token probabilities of the template (pe)
+ * and of the forget answer (pf); dpe, dpf (may be NULL) = d/dpe_i, d/dpf_i. */
+double lm_flat(double *dpe, double *dpf, const double *pe, const double *pf, int n,
+               enum flat_variant v);
+extern const struct lm_objective lm_obj_flat;
+int flat_unlearn_lm(const struct method_ctx *c, struct lethe_error *err);
+
+/* GRIN's selection: mask (n) 1 for the k selected scalars; per_tensor (n_tensors) how many of
+ * each tensor (its selected fraction = per_tensor[i] / numel). */
+struct grin_selection {
+    unsigned char *mask;
+    size_t k, n_eligible;
+    size_t *per_tensor;
+    int n_tensors;
+    double eps;                 /* the epsilon of the ratio that was used */
+};
+/* Whether tensor t takes part in the selection: an unfrozen weight matrix or embedding. */
+int grin_eligible(const struct nn_tensor *t);
+/* Adds to m's gradients the gradient of the summed answer NLL of items idx[0..n) of s (batches
+ * of `batch`); returns the number of scored tokens. The items must be valid for m. */
+long grin_grad_sum(struct gpt *m, const struct lm_set *s, const size_t *idx, size_t n, int batch);
+/* s_j = |gf_j| / (|gr_j| + eps), eps = eps_scale * mean |gr| over the eligible scalars; selects
+ * exactly ceil(rho * N_eligible) eligible scalars of highest s, ties to the lower flat index. */
+int grin_select(const struct nn_params *p, const float *gf, const float *gr, double rho,
+                double eps_scale, struct grin_selection *out, struct lethe_error *err);
+/* theta_j += N(0, (kappa rms(T_j))^2) for the selected j, in flat order, rms of each tensor
+ * before the noise. */
+void grin_noise(struct nn_params *p, const unsigned char *mask, double kappa, struct nn_rng *r);
+void grin_selection_release(struct grin_selection *s);
+/* The whole of GRIN; when sel is not NULL it receives the selection (caller releases). */
+int grin_unlearn(const struct method_ctx *c, struct grin_selection *sel, struct lethe_error *err);
+int grin_unlearn_lm(const struct method_ctx *c, struct lethe_error *err);
+
 #endif

@@ -142,6 +142,15 @@ extern const struct param_spec method_common_params[];
 
 /* The method named name, or NULL. */
 const struct method *method_lookup(const char *name);
+/* Loads the out-of-tree method in the shared object at path (methods/plugin.c): dlopen (now,
+ * local), dlsym METHOD_PLUGIN_SYMBOL, call it with METHOD_ABI, check the descriptor (abi, a
+ * snake_case name that no built-in method has, summary, kinds, unlearn_lm). Returns it (valid
+ * for the life of the process: the object is never unloaded), or NULL with err set
+ * (LETHE_EINPUT): "plug-in 'P': no such file", "...: not a shared object", "...: not a Lethe
+ * plug-in (no symbol 'lethe_method_plugin')", "...: built for ABI 1, this lethe reads ABI 2",
+ * "...: descriptor incomplete: no unlearn_lm", "...: cannot be loaded: <dlerror>". The host
+ * program must export its symbols (linked with -rdynamic) for the plug-in to call the engine. */
+const struct method *method_plugin_load(const char *path, struct lethe_error *err);
 /* The parameter name of m: its own row, else the common row, else NULL. */
 const struct param_spec *method_param(const struct method *m, const char *name);
 /* "F, R, Ref" for a needs mask; returned, the caller frees. */

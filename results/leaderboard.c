@@ -32,6 +32,7 @@ struct lb_row {
     char *method, *config;
     char *label;            /* method, or method [hash] when the name has several configs */
     double lr;              /* NAN when the configuration has no numeric "lr" */
+    double lr_scale;        /* its "lr_scale" (a multiple of the suite's base lr), or NAN */
     int reference;          /* 'original' or 'retrain' */
     long *seeds;
     int64_t *run_ids;
@@ -150,17 +151,18 @@ static int is_reference(const char *method)
     return strcmp(method, "original") == 0 || strcmp(method, "retrain") == 0;
 }
 
-static double config_lr(const char *config)
+/* The configuration's numeric value of key, or NAN. */
+static double config_number(const char *config, const char *key)
 {
     json_t *j = json_loads(config, JSON_DECODE_ANY, NULL);
-    double lr = NAN;
+    double x = NAN;
     if (j && json_is_object(j)) {
-        json_t *v = json_object_get(j, "lr");
+        json_t *v = json_object_get(j, key);
         if (v && json_is_number(v))
-            lr = json_number_value(v);
+            x = json_number_value(v);
     }
     json_decref(j);
-    return lr;
+    return x;
 }
 
 static struct lb_row *row_get(struct lb_table *t, const char *method, const char *config)
@@ -173,7 +175,8 @@ static struct lb_row *row_get(struct lb_table *t, const char *method, const char
     memset(row, 0, sizeof(*row));
     row->method = xstrdup(method);
     row->config = xstrdup(config);
-    row->lr = config_lr(config);
+    row->lr = config_number(config, "lr");
+    row->lr_scale = config_number(config, "lr_scale");
     row->reference = is_reference(method);
     return row;
 }
@@ -425,12 +428,15 @@ static void cell_text(struct strbuf *sb, const struct lb_cell *c, size_t n_runs)
         strbuf_addf(sb, " (n=%zu)", c->n);
 }
 
-static void lr_text(char buf[32], double lr)
+/* The lr, else its multiple of the suite's base lr (METHODS.md 0.3) as "0.2x base". */
+static void lr_text(char buf[32], double lr, double lr_scale)
 {
-    if (isnan(lr))
-        snprintf(buf, 32, "-");
-    else
+    if (!isnan(lr))
         snprintf(buf, 32, "%g", lr);
+    else if (!isnan(lr_scale))
+        snprintf(buf, 32, "%gx base", lr_scale);
+    else
+        snprintf(buf, 32, "-");
 }
 
 static void title(struct strbuf *out, const struct lb_table *t)
@@ -490,7 +496,7 @@ static void fill_texttab(const struct lb_table *t, struct texttab *tt)
             texttab_set(tt, 0, "-");
         texttab_set(tt, 1, row->label);
         char lr[32];
-        lr_text(lr, row->lr);
+        lr_text(lr, row->lr, row->lr_scale);
         texttab_set(tt, 2, lr);
         texttab_setf(tt, 3, "%zu", row->n_runs);
         for (size_t c = 0; c < t->ncols; c++) {
@@ -623,6 +629,7 @@ static json_t *row_json(const struct lb_table *t, const struct lb_row *row)
     json_t *cfg = json_loads(row->config, JSON_DECODE_ANY, NULL);
     json_object_set_new(o, "config", cfg ? cfg : json_string(row->config));
     json_object_set_new(o, "lr", jnum(row->lr));
+    json_object_set_new(o, "lr_scale", jnum(row->lr_scale));
     json_object_set_new(o, "seeds", json_integer((json_int_t)row->n_runs));
     json_t *seeds = json_array();
     for (size_t k = 0; k < row->n_runs; k++)

@@ -24,6 +24,9 @@ expect_status "a second run exits 0" 0 "$LETHE" run --grid tiny --config "$cfg" 
 check "a second run skips the done runs" has "$TMP/out" "0 run, 4 already done"
 check "a second run trains nothing" has "$TMP/out" "reference models: 0 trained"
 check "no run added" test "$(q "$db" "select count(*) from runs")" -eq 4
+expect_status "the leaderboard of the run" 0 "$LETHE" leaderboard --db "$db" --config "$cfg"
+check "the lr column shows the multiple of the base lr" has "$TMP/out" "1x base"
+check "the reference rows are set apart" has "$TMP/out" " ref  retrain"
 
 # determinism: another DB and cache from the same seed give the same values
 expect_status "a second DB from scratch exits 0" 0 "$LETHE" run --grid tiny --config "$cfg" --db "$TMP/b/r.db"

@@ -121,6 +121,14 @@ void sha256_hex(const void *data, size_t n, char hex[65]);
 /* 64-bit FNV-1a of a NUL-terminated string. */
 uint64_t fnv1a64(const char *s);
 
+/* ---- random numbers ------------------------------------------------------------------ */
+
+/* xoshiro256** (Blackman & Vigna, "Scrambled linear pseudorandom number generators", 2021) on
+ * a caller-owned state of four words, seeded through splitmix64. nn_rng (the engine) and
+ * metric_rng (bootstraps) are this generator. */
+void xoshiro256_seed(uint64_t s[4], uint64_t seed);
+uint64_t xoshiro256_next(uint64_t s[4]);
+
 /* ---- files ------------------------------------------------------------------------- */
 
 /* Reads a whole file into *out (NUL-terminated; the caller frees); *len may be NULL. */

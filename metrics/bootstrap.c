@@ -1,6 +1,5 @@
-/* Percentile bootstrap confidence intervals (METRICS.md 1.7) and their PRNG, xoshiro256**
- * seeded through splitmix64 (Blackman and Vigna, "Scrambled linear pseudorandom number
- * generators", 2021; reference code at prng.di.unimi.it). */
+/* Percentile bootstrap confidence intervals (METRICS.md 1.7) and their PRNG, base/rng.c's
+ * xoshiro256** seeded through splitmix64. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,37 +7,14 @@
 #include "base/base.h"
 #include "metrics/metrics.h"
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 void metric_rng_seed(struct metric_rng *r, uint64_t seed)
 {
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
+    xoshiro256_seed(r->s, seed);
 }
 
 uint64_t metric_rng_next(struct metric_rng *r)
 {
-    uint64_t *s = r->s;
-    uint64_t out = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
+    return xoshiro256_next(r->s);
 }
 
 size_t metric_rng_index(struct metric_rng *r, size_t n)

@@ -178,126 +178,26 @@ static int check_items(const struct lm_set *s, const size_t *idx, size_t n, int 
     return 0;
 }
 
-static int arg_given(const struct method_ctx *c, const char *name)
-{
-    for (size_t i = 0; i < c->n_args; i++)
-        if (c->args[i].name && strcmp(c->args[i].name, name) == 0)
-            return 1;
-    return 0;
-}
+/* What GRIN's hook keeps: the mask of the selection and the weights it started from. */
+struct grin_keep {
+    const unsigned char *mask;
+    const float *keep;
+};
 
-/* lm_loop_run with the mask: gradients outside it are zeroed before clipping, and after each
+/* The shared loop's hook: gradients outside the mask are zeroed before clipping, and after each
  * optimizer step the weights outside it are put back (undoing decoupled weight decay, the only
  * thing that moves them: their moments stay 0), so they stay bit-identical. */
-static int masked_run(struct lm_loop *L, const unsigned char *mask, const float *keep,
-                      struct lethe_error *err)
+static void masked_hook(struct lm_loop *L, int after_step)
 {
-    const struct method_ctx *c = L->c;
-    size_t nF = c->forget->n, per_step = (size_t)L->batch * (size_t)L->accum;
-    long spe = (long)((nF + per_step - 1) / per_step);
-    double epochs = method_arg_num(c, "epochs", 10);
-    if (!(epochs >= 1 && epochs <= 1e6))
-        return lethe_err(err, LETHE_EINPUT, "method 'grin': epochs %g out of range", epochs);
-    long total = (long)epochs * spe;
-    if (arg_given(c, "steps")) {
-        double steps = method_arg_num(c, "steps", 0);
-        if (!(steps >= 1))
-            return lethe_err(err, LETHE_EINPUT, "method 'grin': steps %g out of range", steps);
-        total = (long)steps < total ? (long)steps : total;
-    }
-    double lr = arg_given(c, "lr") ? method_arg_num(c, "lr", 0)
-                                   : method_arg_num(c, "lr_scale", 1.0) * c->base_lr;
-    if (!(lr > 0) || !isfinite(lr))
-        return lethe_err(err, LETHE_EINPUT, "method 'grin': learning rate %g is not positive "
-                         "(base lr %g)", lr, c->base_lr);
-    struct lr_schedule sched = {.kind = LR_LINEAR, .peak_lr = lr, .final_lr = 0,
-                                .total_steps = total};
-    const char *ss = method_arg_str(c, "schedule", "linear");
-    static const char *const kinds[LR_KIND_COUNT] = {"constant", "linear", "cosine"};
-    int kind = -1;
-    for (int i = 0; i < LR_KIND_COUNT; i++)
-        if (strcmp(ss, kinds[i]) == 0)
-            kind = i;
-    if (kind < 0)
-        return lethe_err(err, LETHE_EINPUT, "method 'grin': unknown schedule '%s'", ss);
-    sched.kind = (enum lr_kind)kind;
-    double warm = method_arg_num(c, "warmup", 1.0);
-    if (!(warm >= 0 && warm <= 1e6))
-        return lethe_err(err, LETHE_EINPUT, "method 'grin': warmup %g out of range", warm);
-    sched.warmup_steps = (long)ceil(warm * (double)spe - 1e-9);
-    sched.warmup_steps = sched.warmup_steps > total ? total : sched.warmup_steps;
-    const char *bad = lr_schedule_check(&sched);
-    if (bad)
-        return lethe_err(err, LETHE_EINPUT, "method 'grin': %s", bad);
-    const char *opt_name = method_arg_str(c, "optimizer", "adamw");
-    struct adamw_config acfg = adamw_config_default();
-    acfg.weight_decay = method_arg_num(c, "weight_decay", 0.01);
-    struct sgd_config scfg = sgd_config_default();
-    scfg.momentum = method_arg_num(c, "momentum", 0.0);
-    scfg.weight_decay = acfg.weight_decay;
-    int use_sgd = strcmp(opt_name, "sgd") == 0;
-    if (strcmp(opt_name, "adam") == 0)
-        acfg.weight_decay = 0;
-    else if (!use_sgd && strcmp(opt_name, "adamw") != 0)
-        return lethe_err(err, LETHE_EINPUT, "method 'grin': unknown optimizer '%s'", opt_name);
-    double clip = method_arg_num(c, "clip", 1.0);
+    const struct grin_keep *k = L->hook_ctx;
     struct nn_params *p = gpt_params(L->model);
-    struct adamw adam = {0};
-    struct sgd sgd = {0};
-    if (use_sgd)
-        sgd_init(&sgd, p, &scfg);
-    else
-        adamw_init(&adam, p, &acfg);
-    int rc = 0;
-    size_t pos = nF;
-    for (long step = 0; step < total; step++) {
-        nn_params_zero_grad(p);
-        if (pos >= nF) {
-            for (size_t i = nF; i > 1; i--) {       /* the shared loop's shuffle */
-                size_t j = (size_t)(nn_rng_uniform(&L->rng) * (double)i);
-                size_t t = L->order[i - 1];
-                L->order[i - 1] = L->order[j];
-                L->order[j] = t;
-            }
-            for (size_t i = 0; L->refusal && i < nF; i++)
-                L->refusal[i] = (size_t)(nn_rng_uniform(&L->rng) * (double)c->refusals->n);
-            pos = 0;
-        }
-        size_t left = nF - pos;
-        int n_micro = (int)((left + (size_t)L->batch - 1) / (size_t)L->batch);
-        n_micro = n_micro < L->accum ? n_micro : L->accum;
-        double loss = 0;
-        for (int mi = 0; mi < n_micro; mi++) {
-            int n = (int)(nF - pos < (size_t)L->batch ? nF - pos : (size_t)L->batch);
-            if (L->retain != LM_RETAIN_NONE)
-                for (int i = 0; i < n; i++)
-                    L->ritems[i] = (size_t)(nn_rng_uniform(&L->rng) * (double)c->retain->n);
-            loss += lm_loop_micro(L, L->order + pos, L->ritems, n, 1.0 / n_micro) / n_micro;
-            pos += (size_t)n;
-        }
-        if (!isfinite(loss)) {
-            rc = lethe_err(err, LETHE_EFAIL, "method 'grin': the loss is not finite at step %ld "
-                           "(learning rate %g too high?)", step, lr);
-            break;
-        }
-        for (size_t j = 0; j < p->n; j++)
-            if (!mask[j])
+    for (size_t j = 0; j < p->n; j++)
+        if (!k->mask[j]) {
+            if (after_step)
+                p->data[j] = k->keep[j];
+            else
                 p->grad[j] = 0;
-        nn_clip_grad_norm(p, clip);
-        double lr_t = lr_schedule_at(&sched, step);
-        if (use_sgd)
-            sgd_step(&sgd, p, lr_t);
-        else
-            adamw_step(&adam, p, lr_t);
-        for (size_t j = 0; j < p->n; j++)
-            if (!mask[j])
-                p->data[j] = keep[j];
-        if (c->on_step)
-            c->on_step(c->on_step_ctx, step, total, loss);
-    }
-    adamw_release(&adam);
-    sgd_release(&sgd);
-    return rc;
+        }
 }
 
 int grin_unlearn(const struct method_ctx *c, struct grin_selection *sel, struct lethe_error *err)
@@ -372,7 +272,10 @@ int grin_unlearn(const struct method_ctx *c, struct grin_selection *sel, struct 
         grin_noise(p, s.mask, kappa, &rng);
     keep = xmalloc(p->n * sizeof(float));
     memcpy(keep, p->data, p->n * sizeof(float));
-    rc = masked_run(&L, s.mask, keep, err);
+    struct grin_keep gk = {s.mask, keep};
+    L.hook = masked_hook;
+    L.hook_ctx = &gk;
+    rc = lm_loop_run(&L, err);
 done:
     if (sel && rc == 0)
         *sel = s;

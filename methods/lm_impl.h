@@ -67,6 +67,11 @@ struct lm_loop {
     int *count;                 /* (rows) scored positions of each row */
     const struct lm_example **first, **second; /* (rows) lm_batch_fill arguments */
     int *n_first, *plen;        /* (rows) */
+    /* Optional, set after lm_loop_init (which clears it): lm_loop_run calls it on every step
+     * with after_step 0 once the gradients are accumulated (before clipping), and with
+     * after_step 1 after the optimizer step. */
+    void (*hook)(struct lm_loop *L, int after_step);
+    void *hook_ctx;
 };
 
 /* ---- losses (pure functions; tests check them against METHODS.md's examples) ---------------- */

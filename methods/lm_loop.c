@@ -512,12 +512,16 @@ int lm_loop_run(struct lm_loop *L, struct lethe_error *err)
                            "(learning rate %g too high?)", name, step, lr);
             break;
         }
+        if (L->hook)
+            L->hook(L, 0);
         nn_clip_grad_norm(p, clip);
         double lr_t = lr_schedule_at(&sched, step);
         if (use_sgd)
             sgd_step(&sgd, p, lr_t);
         else
             adamw_step(&adam, p, lr_t);
+        if (L->hook)
+            L->hook(L, 1);
         if (c->on_step)
             c->on_step(c->on_step_ctx, step, total, loss);
     }

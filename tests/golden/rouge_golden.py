@@ -11,7 +11,8 @@
 # every pair it gives the same tokens as Lethe's ASCII-only rule (METRICS.md 1.2), so the
 # fixture contains no string where the two differ.
 # Words for the stemmer list: the distinct ROUGE tokens of the TOFU answers and questions
-# (/work/shared/data/tofu/full.json, shuffled with seed 4, first 1500) plus hand-picked cases.
+# (../shared/data/tofu/full.json beside the repository, or $LETHE_DATA/tofu; shuffled with seed 4,
+# first 1500) plus hand-picked cases.
 # Run: /usr/bin/python3 tests/golden/rouge_golden.py > tests/golden/rouge_golden.txt
 # Format: '#' comments; "pair REF PRED rS pS fS rU pU fU" (S stemmed, U unstemmed, r = recall,
 # p = precision, f = F1, repr floats); "stem WORD STEM"; "bleu_item REF HYP" lines then
@@ -93,7 +94,9 @@ def load(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-TOFU = "/work/shared/data/tofu/"
+import os  # noqa: E402  (where the TOFU files are: $LETHE_DATA/tofu, else ../shared/data/tofu)
+TOFU = os.path.join(os.environ.get("LETHE_DATA") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data"), "tofu") + "/"
 full = load(TOFU + "full.json")
 pert = load(TOFU + "forget10_perturbed.json")
 

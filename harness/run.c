@@ -223,8 +223,15 @@ static int select_jobs(const struct config *cfg, const struct run_options *opt, 
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
             struct job *j = &jobs[i];
-            if (glob_ok(opt->suite, j->suite->name) && glob_ok(opt->split, j->split) &&
-                method_selected(opt->method, j->method) && (!opt->has_seed || j->seed == opt->seed)) {
+            int keep = glob_ok(opt->suite, j->suite->name) && glob_ok(opt->split, j->split) &&
+                       method_selected(opt->method, j->method);
+            /* --seed N runs the grid's jobs with seed N instead of the grid's own seeds (each
+             * configuration once) */
+            for (size_t q = 0; keep && opt->has_seed && q < k; q++)
+                keep = strcmp(jobs[q].hash, j->hash) != 0;
+            if (keep) {
+                if (opt->has_seed)
+                    j->seed = opt->seed;
                 jobs[k++] = *j;
             } else {
                 free(j->resolved_json);

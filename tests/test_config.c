@@ -573,7 +573,7 @@ static void test_repo_suites_json(void)
     jobs_free(jobs, n);
 
     /* tofu: the real files, forget01/05/10, every language-model method with >= 3 learning
-     * rates, 3 seeds */
+     * rates, seed 1 (issue 5: more seeds with lethe run --seed) */
     const struct suite_cfg *t = config_suite(cfg, "tofu");
     CHECK(t != NULL);
     if (t) {
@@ -592,15 +592,15 @@ static void test_repo_suites_json(void)
         for (size_t i = 0; i < n; i++) {
             if (jobs[i].method->info != m || strcmp(jobs[i].split, "forget10") != 0)
                 continue;
-            if (jobs[i].seed == 0)
+            if (jobs[i].seed == 1)
                 configs++;
             seeds |= 1 << jobs[i].seed;
         }
-        if (configs < 3 || seeds != 7)
+        if (configs < 3 || seeds != 2)
             printf("# tofu grid: method %s has %zu configurations, seeds mask %d\n", m->name,
                    configs, seeds);
         CHECK(configs >= 3);
-        CHECK_EQ_INT(seeds, 7);
+        CHECK_EQ_INT(seeds, 2);
     }
     jobs_free(jobs, n);
     config_free(cfg);

@@ -89,4 +89,8 @@ expect_status "an unknown grid is an input error" 2 "$LETHE" run --grid nope --c
 expect_status "a bad --shard is a usage error" 2 "$LETHE" run --grid tiny --config "$cfg" --shard 3/2
 expect_status "a bad --jobs is a usage error" 2 "$LETHE" run --grid tiny --config "$cfg" --jobs 0
 expect_status "no grid and no suite is a usage error" 2 "$LETHE" run --config "$cfg" --db "$TMP/h/r.db"
+# --seed with a grid runs the grid's jobs with that seed instead of the grid's own
+expect_status "run --grid tiny --seed 5 exits 0" 0 "$LETHE" run --grid tiny --config "$cfg" \
+    --db "$TMP/s/r.db" --method original --seed 5
+check "one run, with seed 5" test "$(q "$TMP/s/r.db" "select count(*) || ':' || min(seed) from runs")" = "1:5"
 done_testing

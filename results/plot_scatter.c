@@ -167,7 +167,7 @@ static int scatter_one(struct plot_ctx *ctx, const char *suite, const char *spli
         plot_gp_logscale(&gp, 'y');
     strbuf_adds(&gp, "set key below horizontal samplen 1 spacing 1.2\n"
                      "# room for the labels right of the points\n"
-                     "set offsets graph 0.05, graph 0.2, graph 0.08, graph 0.08\n\n"
+                     "set offsets graph 0.05, graph 0.35, graph 0.08, graph 0.08\n\n"
                      "# the point labels; column 6 of the data is the number of a point's label\n");
     plot_gp_labels(&gp, labels, n_labels);
     strbuf_addf(&gp, "\nplot \\\n%s\n", plot.buf);

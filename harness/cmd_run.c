@@ -9,7 +9,7 @@ int cmd_run(int argc, char **argv)
 {
     const char *grid = NULL, *suite = NULL, *method = NULL, *seed = NULL, *split = NULL;
     const char *config = LETHE_DEFAULT_CONFIG, *db = LETHE_DEFAULT_DB, *shard = NULL;
-    const char *jobs = NULL, *cache = NULL;
+    const char *jobs = NULL, *cache = NULL, *plugin = NULL;
     int progress = 0;
     const struct cli_opt opts[] = {
         {"grid", CLI_STR, &grid, NULL},     {"suite", CLI_STR, &suite, NULL},
@@ -17,7 +17,7 @@ int cmd_run(int argc, char **argv)
         {"split", CLI_STR, &split, NULL},   {"config", CLI_STR, &config, NULL},
         {"db", CLI_STR, &db, NULL},         {"shard", CLI_STR, &shard, NULL},
         {"jobs", CLI_STR, &jobs, NULL},     {"cache", CLI_STR, &cache, NULL},
-        {"progress", CLI_FLAG, NULL, &progress},
+        {"progress", CLI_FLAG, NULL, &progress}, {"plugin", CLI_STR, &plugin, NULL},
         {NULL, CLI_STR, NULL, NULL},
     };
     char **pos = NULL;
@@ -28,6 +28,11 @@ int cmd_run(int argc, char **argv)
     if (npos > 0)
         return cli_usage_error("unexpected argument (see 'lethe run --help')");
     struct lethe_error err = {0};
+    /* an out-of-tree method: loaded before suites.json is read, so that its name is known */
+    if (plugin && !method_plugin_load(plugin, &err)) {
+        cli_error(&err);
+        return lethe_exit_code(&err);
+    }
     struct run_options o = {0};
     o.config_path = config;
     o.db_path = db;

@@ -10,7 +10,7 @@ const struct command commands[] = {
     {"run", cmd_run, "run a grid or a selection of jobs from suites.json into a results DB",
      "usage: lethe run [--grid NAME] [--suite S] [--method M] [--seed N] [--split P]\n"
      "                 [--shard i/n] [--jobs N] [--config FILE] [--db FILE] [--cache DIR]\n"
-     "                 [--progress]\n"
+     "                 [--progress] [--plugin FILE.so]\n"
      "Runs every job of the grid (or of the selection) that is not yet done in the DB\n"
      "(default results/lethe.db); a job left 'running' by a crash is redone, a failed job is\n"
      "recorded with its error and the others go on (exit 1 at the end). --suite, --method and\n"
@@ -18,6 +18,8 @@ const struct command commands[] = {
      "the grid's seeds; without --grid they select jobs themselves (--suite required; every\n"
      "split, every method that applies, seed 0 unless --seed).\n"
      "--shard i/n runs every n-th job from the i-th; --jobs N runs N worker processes.\n"
+     "--plugin FILE.so loads an out-of-tree method (methods/method.h describes the ABI) before\n"
+     "suites.json is read, so that method configurations can name it.\n"
      "Reference models, generated data and tokenizers are cached in --cache DIR (default\n"
      "$LETHE_CACHE_DIR, else cache/ beside the DB), keyed by what determines them.\n"
      "A progress line is shown on a terminal, or as lines with --progress.\n", NULL},

@@ -151,6 +151,10 @@ const struct method *method_lookup(const char *name);
  * "...: descriptor incomplete: no unlearn_lm", "...: cannot be loaded: <dlerror>". The host
  * program must export its symbols (linked with -rdynamic) for the plug-in to call the engine. */
 const struct method *method_plugin_load(const char *path, struct lethe_error *err);
+/* Makes m (borrowed for the life of the process) known to method_lookup, after the built-in
+ * methods; method_plugin_load registers what it loads. -1 if the name is taken or the table
+ * of plug-ins (32) is full. */
+int method_register(const struct method *m);
 /* The parameter name of m: its own row, else the common row, else NULL. */
 const struct param_spec *method_param(const struct method *m, const char *name);
 /* "F, R, Ref" for a needs mask; returned, the caller frees. */

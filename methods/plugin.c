@@ -105,13 +105,21 @@ const struct method *method_plugin_load(const char *path, struct lethe_error *er
         lethe_err(err, LETHE_EINPUT, "plug-in '%s': descriptor incomplete: %s", path, why);
         return NULL;
     }
+    if (method_lookup(d->name) == d) {
+        dlclose(h);     /* loaded before: the same object, already registered */
+        return d;
+    }
     if (method_lookup(d->name)) {
         char name[128];
         snprintf(name, sizeof(name), "%s", d->name);
         dlclose(h);
-        lethe_err(err, LETHE_EINPUT, "plug-in '%s': method '%s' clashes with a built-in method",
+        lethe_err(err, LETHE_EINPUT, "plug-in '%s': method '%s' clashes with a known method",
                   path, name);
         return NULL;
+    }
+    if (method_register(d) < 0) {
+        lethe_err(err, LETHE_EINPUT, "plug-in '%s': too many plug-ins loaded", path);
+        return NULL;   /* the object stays loaded: nothing else may hold it, but it is harmless */
     }
     return d;   /* the object stays loaded for the life of the process */
 }

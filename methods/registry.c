@@ -241,11 +241,27 @@ const struct method method_table[] = {
 };
 const size_t method_table_count = sizeof(method_table) / sizeof(method_table[0]);
 
+/* Out-of-tree methods registered by method_plugin_load, searched after the built-in table. */
+#define METHOD_PLUGINS_MAX 32
+static const struct method *method_plugins[METHOD_PLUGINS_MAX];
+static size_t method_plugins_count;
+
+int method_register(const struct method *m)
+{
+    if (method_lookup(m->name) || method_plugins_count == METHOD_PLUGINS_MAX)
+        return -1;
+    method_plugins[method_plugins_count++] = m;
+    return 0;
+}
+
 const struct method *method_lookup(const char *name)
 {
     for (size_t i = 0; i < method_table_count; i++)
         if (strcmp(method_table[i].name, name) == 0)
             return &method_table[i];
+    for (size_t i = 0; i < method_plugins_count; i++)
+        if (strcmp(method_plugins[i]->name, name) == 0)
+            return method_plugins[i];
     return NULL;
 }
 

@@ -93,4 +93,19 @@ expect_status "no grid and no suite is a usage error" 2 "$LETHE" run --config "$
 expect_status "run --grid tiny --seed 5 exits 0" 0 "$LETHE" run --grid tiny --config "$cfg" \
     --db "$TMP/s/r.db" --method original --seed 5
 check "one run, with seed 5" test "$(q "$TMP/s/r.db" "select count(*) || ':' || min(seed) from runs")" = "1:5"
+# an out-of-tree method: --plugin loads it before suites.json is read
+plug="$(dirname "$LETHE")/plugins/example_method.so"
+sed 's/{"name": "npo", "method": "npo", "epochs": 3}/{"name": "npo", "method": "npo", "epochs": 3}, {"name": "pga", "method": "plugin_ga"}/;
+     s/"methods": \["original", "retrain", "grad_diff", "npo"\]/"methods": ["original", "retrain", "pga"]/' \
+    "$cfg" >"$TMP/plug.json"
+expect_status "a grid naming a plug-in method without --plugin is bad input" 2 "$LETHE" run \
+    --grid tiny --config "$TMP/plug.json" --db "$TMP/p/r.db" --suite tofu_tiny
+check "names the unknown method" has "$TMP/err" "plugin_ga"
+expect_status "run --plugin exits 0" 0 "$LETHE" run --grid tiny --config "$TMP/plug.json" \
+    --db "$TMP/p/r.db" --suite tofu_tiny --plugin "$plug"
+check "the plug-in's run is done" test "$(q "$TMP/p/r.db" "select status from runs where method = 'pga'")" = done
+check "it has metrics" test "$(q "$TMP/p/r.db" "select count(*) from metrics m join runs r on r.id = m.run_id where r.method = 'pga'")" -gt 10
+expect_status "a file that is not a plug-in is refused" 2 "$LETHE" run --grid tiny \
+    --config "$TMP/plug.json" --db "$TMP/p/r.db" --plugin "$TMP/plug.json"
+check "says not a shared object" has "$TMP/err" "not a shared object"
 done_testing

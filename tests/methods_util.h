@@ -3,10 +3,13 @@
 #ifndef LETHE_TESTS_METHODS_UTIL_H
 #define LETHE_TESTS_METHODS_UTIL_H
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
+#include "methods/lm_impl.h"
 #include "methods/method.h"
 #include "nn/nn.h"
 
@@ -135,6 +138,38 @@ static inline struct gpt *train_original(void)
     }
     adamw_release(&opt);
     return m;
+}
+
+
+/* Checks the loop's gradient of one micro-batch against central differences (h = 3e-3) on the
+ * `picks` largest-gradient coordinates: |fd - g| <= 0.01 |g| + abs_tol. g holds the analytic
+ * gradient (it is consumed). Prints each failing coordinate with label; returns 1 if any fails. */
+static inline int loop_fd_check(struct lm_loop *L, struct nn_params *p, const size_t *fi,
+                                const size_t *ri, float *g, int picks, double abs_tol,
+                                const char *label)
+{
+    int bad = 0;
+    for (int pick = 0; pick < picks; pick++) {
+        size_t best = 0;
+        for (size_t i = 0; i < p->n; i++)
+            if (fabsf(g[i]) > fabsf(g[best]))
+                best = i;
+        float s = p->data[best];
+        const float h = 3e-3f;
+        p->data[best] = s + h;
+        double fp = lm_loop_micro(L, fi, ri, 4, 1.0);
+        p->data[best] = s - h;
+        double fm = lm_loop_micro(L, fi, ri, 4, 1.0);
+        p->data[best] = s;
+        double fd = (fp - fm) / (2.0 * h);
+        if (!(fabs(fd - g[best]) <= 0.01 * fabs(g[best]) + abs_tol)) {
+            printf("# %s: coordinate %zu: analytic %.6g, differences %.6g\n", label, best,
+                   g[best], fd);
+            bad = 1;
+        }
+        g[best] = 0;
+    }
+    return bad;
 }
 
 #endif

@@ -22,7 +22,7 @@ static int eval_oracle(struct direct *d, const char *path, long seed, struct tof
     if (rc < 0)
         return rc;
     struct metric_sink none = {0};
-    rc = run_tofu_evaluate(d->rs, d->prep, m, NULL, &none, -1, o, err);
+    rc = run_tofu_evaluate(d->rs, d->prep, m, seed, NULL, &none, -1, o, err);
     gpt_free(m);
     *own_tr = (double *)o->log_tr;
     return rc;
@@ -32,16 +32,17 @@ int cmd_eval_impl(int argc, char **argv, int attack)
 {
     const char *suite = NULL, *split = NULL, *model = NULL, *db = NULL, *oracle = NULL;
     const char *seed = "0", *config = LETHE_DEFAULT_CONFIG, *cache = NULL, *name = NULL;
+    const char *ref = NULL;
     struct cli_opt opts[] = {
         {"suite", CLI_STR, &suite, NULL},   {"split", CLI_STR, &split, NULL},
         {"model", CLI_STR, &model, NULL},   {"db", CLI_STR, &db, NULL},
         {"oracle", CLI_STR, &oracle, NULL}, {"seed", CLI_STR, &seed, NULL},
         {"config", CLI_STR, &config, NULL}, {"cache", CLI_STR, &cache, NULL},
-        {"attack", CLI_STR, &name, NULL},
+        {"ref", CLI_STR, &ref, NULL},       {"attack", CLI_STR, &name, NULL},
         {NULL, CLI_STR, NULL, NULL},
     };
     if (!attack)
-        opts[8].name = NULL;            /* lethe eval has no --attack */
+        opts[9].name = NULL;            /* lethe eval has no --attack */
     const char *cmd = attack ? "attack" : "eval";
     char **pos = NULL;
     int npos = 0, rc;
@@ -69,14 +70,8 @@ int cmd_eval_impl(int argc, char **argv, int attack)
             const struct attack *a = attack_lookup(name);
             lethe_err(&err, a ? LETHE_ENOTYET : LETHE_EUSAGE, a
                       ? "--attack: '%s' is not available on a checkpoint yet (the language-model "
-                        "MIAs are: loss, zlib, min_k, min_k20, min_k_pp, gradnorm)"
+                        "MIAs are: loss, zlib, reference, min_k, min_k20, min_k_pp, gradnorm)"
                       : "--attack: no attack '%s' (see 'lethe list attacks')", name);
-            cli_error(&err);
-            return 2;
-        }
-        if (k == MIA_LM_REFERENCE) {
-            lethe_err(&err, LETHE_ENOTYET, "--attack: 'reference' needs a reference model, which "
-                      "lethe attack does not take yet");
             cli_error(&err);
             return 2;
         }
@@ -91,6 +86,12 @@ int cmd_eval_impl(int argc, char **argv, int attack)
     rc = direct_open(config, cache, suite, split, &d, &err);
     if (rc == 0)
         rc = direct_load_model(&d, model, &m, &err);
+    if (rc == 0 && ref) {
+        rc = direct_load_model(&d, ref, &d.prep->refm, &err);
+        d.prep->refm_given = rc == 0;
+        if (rc < 0)
+            lethe_err_prefix(&err, "--ref");
+    }
     if (rc == 0)
         rc = eval_oracle(&d, oracle, s, &o, &own_tr, &err);
     double t0 = run_now();
@@ -99,7 +100,7 @@ int cmd_eval_impl(int argc, char **argv, int attack)
         direct_sink_init(&t, &sink);
         if (db)
             t.res = run_results_new();
-        rc = run_tofu_evaluate(d.rs, d.prep, m, &o, &sink, mia, NULL, &err);
+        rc = run_tofu_evaluate(d.rs, d.prep, m, s, &o, &sink, mia, NULL, &err);
     }
     if (rc == 0) {
         progress_clear(&d.rs->pg);

@@ -1,5 +1,6 @@
-/* lethe train: a suite's reference model (original or retain oracle) to a safetensors file, from
- * the cache of lethe run or trained there (harness/run_tofu.c does the work). */
+/* lethe train: a suite's reference model (original, retain oracle or the reference MIA's
+ * model) to a safetensors file, from the cache of lethe run or trained there
+ * (harness/run_tofu.c does the work). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,9 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("unexpected argument (see 'lethe train --help')");
     if (!suite || !role || !out)
         return cli_usage_error("--suite, --role and --out are required (see 'lethe train --help')");
-    if (strcmp(role, "original") != 0 && strcmp(role, "retrain") != 0)
-        return cli_usage_error("--role: '%s' is not original or retrain", role);
+    if (strcmp(role, "original") != 0 && strcmp(role, "retrain") != 0 &&
+        strcmp(role, "reference") != 0)
+        return cli_usage_error("--role: '%s' is not original, retrain or reference", role);
     struct lethe_error err = {0};
     long s;
     if (cli_long("--seed", seed, &s, &err) < 0 || s < 0) {
@@ -45,13 +47,7 @@ int cmd_train(int argc, char **argv)
     size_t len = 0;
     if (rc == 0) {
         /* the cached file, byte for byte: its metadata names data, tokenizer and recipe */
-        struct model_key_in in = {d.suite->kind, role, d.prep->arch_json, d.prep->train_json, s,
-                                  d.prep->tok_hash, strcmp(role, "retrain") == 0
-                                  ? d.prep->data_hash_ret : d.prep->data_hash_orig};
-        char key[65], name[96];
-        cache_model_key(&in, key);
-        snprintf(name, sizeof(name), "%s-%.24s.safetensors", role, key);
-        path = cache_path(&d.rs->cache, "models", name);
+        path = run_ref_model_path(d.rs, d.prep, role, s);
         rc = file_read_all(path, &text, &len, &err);
         if (rc == 0)
             rc = file_write_atomic(out, text, len, &err);

@@ -24,10 +24,11 @@ const struct command commands[] = {
      "$LETHE_CACHE_DIR, else cache/ beside the DB), keyed by what determines them.\n"
      "A progress line is shown on a terminal, or as lines with --progress.\n", NULL},
     {"train", cmd_train, "train a reference model (original / retain oracle) to a safetensors file",
-     "usage: lethe train --suite S --role original|retrain --out FILE [--split P] [--seed N]\n"
-     "                   [--config FILE] [--cache DIR]\n"
+     "usage: lethe train --suite S --role original|retrain|reference --out FILE [--split P]\n"
+     "                   [--seed N] [--config FILE] [--cache DIR]\n"
      "Writes the suite's reference model for the split (default: its last) and seed (default\n"
-     "0): the checkpoint lethe run uses, taken from the cache (--cache, default as lethe run's\n"
+     "0; 'reference', the reference MIA's model, is trained with seed + 1 without any forget\n"
+     "split): the checkpoint lethe run uses, taken from the cache (--cache, default as lethe run's\n"
      "for the default DB) or trained there first with the suite's recipe. Its metadata names\n"
      "the tokenizer, data and recipe hashes.\n", NULL},
     {"unlearn", cmd_unlearn, "apply one method to a checkpoint and write the unlearned checkpoint",
@@ -37,18 +38,22 @@ const struct command commands[] = {
      "the checkpoint on the suite's forget and retain sets (split default: its last), with the\n"
      "checkpoint itself as the frozen original, and writes the result to FILE.\n", NULL},
     {"eval", cmd_eval, "evaluate any GPT-2-format checkpoint on a suite",
-     "usage: lethe eval --suite S --model FILE [--split P] [--oracle FILE] [--seed N]\n"
-     "                  [--db FILE] [--config FILE] [--cache DIR]\n"
+     "usage: lethe eval --suite S --model FILE [--split P] [--oracle FILE] [--ref FILE]\n"
+     "                  [--seed N] [--db FILE] [--config FILE] [--cache DIR]\n"
      "Prints every metric of the suite (name, variant, value, CI, n) for the checkpoint, whose\n"
      "vocabulary must be the suite's tokenizer's. Forget quality and privleak compare with the\n"
      "retain oracle: --oracle FILE, else the suite's oracle for --seed (cached or trained).\n"
+     "The 'reference' MIA scores against --ref FILE, else the suite's reference model (a retain\n"
+     "oracle trained with seed + 1 without any forget split; cached or trained).\n"
      "--db records the numbers as a run of method 'eval' keyed by the checkpoint's tensors.\n", NULL},
     {"attack", cmd_attack, "run one attack on a checkpoint",
      "usage: lethe attack --suite S --attack A --model FILE [--split P] [--oracle FILE]\n"
-     "                    [--seed N] [--db FILE] [--config FILE] [--cache DIR]\n"
-     "Runs one membership-inference attack (loss, zlib, min_k, min_k20, min_k_pp, gradnorm)\n"
-     "on the checkpoint, members = the forget split, non-members = its holdout, and prints\n"
-     "its AUC and TPR at 1% and 0.1% FPR with CIs; --db records them as a run 'attack:A'.\n", NULL},
+     "                    [--ref FILE] [--seed N] [--db FILE] [--config FILE] [--cache DIR]\n"
+     "Runs one membership-inference attack (loss, zlib, reference, min_k, min_k20, min_k_pp,\n"
+     "gradnorm) on the checkpoint, members = the forget split, non-members = its holdout, and\n"
+     "prints its AUC and TPR at 1% and 0.1% FPR with CIs; --db records them as a run\n"
+     "'attack:A'. 'reference' scores against --ref FILE, else the suite's reference model (a\n"
+     "retain oracle trained with seed + 1 without any forget split; cached or trained).\n", NULL},
     {"leaderboard", cmd_leaderboard, "rank method configurations per suite (mean ± sd over seeds, CIs)",
      "usage: lethe leaderboard [--db FILE] [--config FILE] [--suite S] [--split P]\n"
      "                         [--variant V] [--format table|csv|md|json]\n"

@@ -60,7 +60,7 @@ char *cache_path(const struct run_cache *c, const char *sub, const char *name);
 /* The model key: sha256 of every input that determines a reference checkpoint. */
 struct model_key_in {
     const char *kind;           /* suite kind */
-    const char *role;           /* "original" | "retrain" */
+    const char *role;           /* "original" | "retrain" | "reference" */
     const char *arch_json;      /* canonical JSON of the suite's model object */
     const char *train_json;     /* canonical JSON of the suite's train object */
     long seed;
@@ -144,9 +144,15 @@ struct run_prep;
 int run_prep_new(struct run_state *rs, const struct suite_cfg *s, const char *split,
                   struct run_prep **out, struct lethe_error *err);
 void run_prep_free(struct run_prep *p);
-/* The reference model of role ("original" | "retrain") for seed: from the cache or trained. */
+/* The reference model of role for the job seed, from the cache or trained: "original" (all the
+ * training data), "retrain" (the retain oracle of the prepared split) or "reference" (the
+ * 'reference' MIA's model: trained with seed + 1 and without the items of every forget split of
+ * the suite, so that it saw none of them and is not the oracle; ATTACKS.md 1). */
 int run_ref_model(struct run_state *rs, struct run_prep *p, const char *role, long seed,
                    struct gpt **out, struct lethe_error *err);
+/* The cache file of that model (whether it exists or not); NULL for an unknown role. Returned
+ * (free). */
+char *run_ref_model_path(struct run_state *rs, struct run_prep *p, const char *role, long seed);
 struct tokenizer *run_prep_tokenizer(struct run_prep *p);
 
 /* Called by tests: LETHE_TEST_DIE_AFTER=phase ends the process (exit 137, no cleanup) after

@@ -16,10 +16,13 @@ struct run_prep {
     char *arch_json, *train_json;   /* canonical JSON of the suite's model and train objects */
     struct lm_set train;            /* full + real_authors + world_facts, the original's data */
     unsigned char *keep;            /* (train.n) 0 for the forget items: the oracle's data */
+    unsigned char *keep_ref;        /* (train.n) 0 for the items of every forget split of the
+                                       suite: the data of the MIA reference model */
     struct lm_set forget, retain, refusals;
-    char data_hash_orig[65], data_hash_ret[65];
-    long seed;                      /* the seed of the models below, -1 for none */
-    struct gpt *orig, *ret;
+    char data_hash_orig[65], data_hash_ret[65], data_hash_ref[65];
+    long seed;                      /* the (job) seed of the models below, -1 for none */
+    struct gpt *orig, *ret, *refm;  /* refm: the 'reference' attack's model (trained with seed + 1) */
+    int refm_given;                 /* refm is a checkpoint the user gave (kept across seeds) */
     long oracle_seed;               /* the seed of the oracle's results, -1 for none */
     struct tofu_oracle oracle;
     double *oracle_log_tr;
@@ -45,8 +48,10 @@ int run_tofu_oracle(struct run_state *rs, struct run_prep *p, long seed, struct 
 int run_tofu_job(struct run_state *rs, struct run_prep *p, const struct job *job,
                  struct run_results **res, double *extra_s, struct lethe_error *err);
 /* Evaluates a copy of m on the prepared split into sink: the suite's MIAs and probes, or only
- * the MIAs of the bit mask mia (>= 0) and no probes. own as tofu_evaluate. */
-int run_tofu_evaluate(struct run_state *rs, struct run_prep *p, const struct gpt *m,
+ * the MIAs of the bit mask mia (>= 0) and no probes. own as tofu_evaluate. The 'reference'
+ * attack scores against the reference model of the job's seed (run_ref_model) or p->refm when
+ * refm_given. */
+int run_tofu_evaluate(struct run_state *rs, struct run_prep *p, const struct gpt *m, long seed,
                       const struct tofu_oracle *oracle, const struct metric_sink *sink,
                       long mia, struct tofu_oracle *own, struct lethe_error *err);
 /* Applies method configuration mc to m in place (orig: the frozen original); unlearning curve

@@ -203,11 +203,13 @@ void run_prep_free(struct run_prep *p)
     run_lm_set_release(&p->retain);
     run_lm_set_release(&p->refusals);
     free(p->keep);
+    free(p->keep_ref);
     free(p->split);
     free(p->arch_json);
     free(p->train_json);
     gpt_free(p->orig);
     gpt_free(p->ret);
+    gpt_free(p->refm);
     free(p->oracle_log_tr);
     run_results_free(p->oracle_res);
     free(p);
@@ -267,8 +269,24 @@ int run_prep_new(struct run_state *rs, const struct suite_cfg *s, const char *sp
     p->keep = xmalloc(p->train.n);
     for (size_t i = 0; i < p->train.n; i++)
         p->keep[i] = !(i >= p->d.retain.n && i < p->d.full.n);
+    /* the MIA reference model leaves out the largest forget split of the suite (they are
+     * nested: the last items of full) */
+    size_t n_out = p->d.forget.n;
+    for (size_t i = 0; i < s->n_splits; i++) {
+        int pct;
+        char tail;
+        if (sscanf(s->splits[i], "forget%d%c", &pct, &tail) == 1 && pct > 0 && pct <= 100) {
+            size_t k = tofu_forget_count(p->d.full.n, pct);
+            if (k > n_out && k < p->d.full.n)
+                n_out = k;
+        }
+    }
+    p->keep_ref = xmalloc(p->train.n);
+    for (size_t i = 0; i < p->train.n; i++)
+        p->keep_ref[i] = !(i >= p->d.full.n - n_out && i < p->d.full.n);
     run_lm_data_hash(&p->train, NULL, p->data_hash_orig);
     run_lm_data_hash(&p->train, p->keep, p->data_hash_ret);
+    run_lm_data_hash(&p->train, p->keep_ref, p->data_hash_ref);
     *out = p;
     return 0;
 fail:
@@ -278,18 +296,42 @@ fail:
 
 /* ---- reference models ---------------------------------------------------------------- */
 
-static int train_ref(struct run_state *rs, struct run_prep *p, const char *role, long seed,
-                     const char *key, const char *path, struct gpt **out, double *train_s,
+/* What a reference role trains on. */
+struct role_data {
+    const unsigned char *keep;      /* NULL = every training item */
+    const char *data_hash;
+    struct gpt **slot;              /* where p keeps the model */
+    long train_seed;
+};
+
+static int role_data(struct run_prep *p, const char *role, long seed, struct role_data *r,
                      struct lethe_error *err)
 {
-    int retrain = strcmp(role, "retrain") == 0;
+    if (strcmp(role, "original") == 0) {
+        *r = (struct role_data){NULL, p->data_hash_orig, &p->orig, seed};
+    } else if (strcmp(role, "retrain") == 0) {
+        *r = (struct role_data){p->keep, p->data_hash_ret, &p->ret, seed};
+    } else if (strcmp(role, "reference") == 0) {
+        *r = (struct role_data){p->keep_ref, p->data_hash_ref, &p->refm, seed + 1};
+    } else {
+        return lethe_err(err, LETHE_EUSAGE, "no reference model role '%s' (original, retrain, "
+                         "reference)", role);
+    }
+    return 0;
+}
+
+static int train_ref(struct run_state *rs, struct run_prep *p, const char *role,
+                     const struct role_data *rd, const char *key, const char *path,
+                     struct gpt **out, double *train_s, struct lethe_error *err)
+{
+    long seed = rd->train_seed;
     struct gpt *m = gpt_new(&p->gcfg, (uint64_t)seed);
     double t0 = run_now(), tokens = 0;
     char phase[96];
     snprintf(phase, sizeof(phase), "training %s", role);
     rs->pg.phase_name = phase;
-    int rc = run_lm_train(m, &p->train, retrain ? p->keep : NULL, &p->recipe, (uint64_t)seed,
-                          &rs->pg, &tokens, err);
+    int rc = run_lm_train(m, &p->train, rd->keep, &p->recipe, (uint64_t)seed, &rs->pg, &tokens,
+                          err);
     rs->pg.phase_name = NULL;
     *train_s = run_now() - t0;
     rs->stats.t[PH_TRAIN] += *train_s;
@@ -307,7 +349,7 @@ static int train_ref(struct run_state *rs, struct run_prep *p, const char *role,
     snprintf(buf, sizeof(buf), "%ld", seed);
     safetensors_meta_set(&meta, "lethe.seed", buf);
     safetensors_meta_set(&meta, "lethe.tokenizer_sha256", p->tok_hash);
-    safetensors_meta_set(&meta, "lethe.data_sha256", retrain ? p->data_hash_ret : p->data_hash_orig);
+    safetensors_meta_set(&meta, "lethe.data_sha256", rd->data_hash);
     safetensors_meta_set(&meta, "lethe.recipe", p->train_json);
     safetensors_meta_set(&meta, "lethe.arch", p->arch_json);
     snprintf(buf, sizeof(buf), "%.3f", *train_s);
@@ -325,33 +367,57 @@ static int train_ref(struct run_state *rs, struct run_prep *p, const char *role,
         return rc;
     }
     rs->stats.trained++;
-    run_test_die_after(retrain ? "train_retrain" : "train_original");
+    if (strcmp(role, "reference") != 0)
+        run_test_die_after(strcmp(role, "retrain") == 0 ? "train_retrain" : "train_original");
     *out = m;
     return 0;
+}
+
+/* The cache file of a reference model and its key. Returned (free). */
+static char *model_path(struct run_state *rs, const struct run_prep *p, const char *role,
+                        const struct role_data *rd, char key[65])
+{
+    struct model_key_in in = {p->suite->kind, role, p->arch_json, p->train_json, rd->train_seed,
+                              p->tok_hash, rd->data_hash};
+    cache_model_key(&in, key);
+    char name[96];
+    snprintf(name, sizeof(name), "%s-%.24s.safetensors", role, key);
+    return cache_path(&rs->cache, "models", name);
+}
+
+char *run_ref_model_path(struct run_state *rs, struct run_prep *p, const char *role, long seed)
+{
+    struct role_data rd = {0};
+    char key[65];
+    if (role_data(p, role, seed, &rd, NULL) < 0)
+        return NULL;
+    return model_path(rs, p, role, &rd, key);
 }
 
 int run_ref_model(struct run_state *rs, struct run_prep *p, const char *role, long seed,
                   struct gpt **out, struct lethe_error *err)
 {
-    int retrain = strcmp(role, "retrain") == 0;
+    struct role_data rd = {0};
+    int rc = role_data(p, role, seed, &rd, err);
+    if (rc < 0)
+        return rc;
     if (p->seed != seed) {
         gpt_free(p->orig);
         gpt_free(p->ret);
         p->orig = p->ret = NULL;
+        if (!p->refm_given) {
+            gpt_free(p->refm);
+            p->refm = NULL;
+        }
         p->seed = seed;
     }
-    struct gpt **slot = retrain ? &p->ret : &p->orig;
+    struct gpt **slot = rd.slot;
     if (*slot) {
         *out = *slot;
         return 0;
     }
-    struct model_key_in in = {p->suite->kind, role, p->arch_json, p->train_json, seed, p->tok_hash,
-                              retrain ? p->data_hash_ret : p->data_hash_orig};
     char key[65];
-    cache_model_key(&in, key);
-    char name[96];
-    snprintf(name, sizeof(name), "%s-%.24s.safetensors", role, key);
-    char *path = cache_path(&rs->cache, "models", name);
+    char *path = model_path(rs, p, role, &rd, key);
     int fd = cache_lock(&rs->cache, key, err);
     if (fd < 0) {
         free(path);
@@ -360,7 +426,6 @@ int run_ref_model(struct run_state *rs, struct run_prep *p, const char *role, lo
     struct gpt *m = NULL;
     double train_s = 0;
     char *why = NULL;
-    int rc = 0;
     if (cache_load_model(path, key, &p->gcfg, &m, &train_s, &why)) {
         rs->stats.loaded++;
     } else {
@@ -370,11 +435,11 @@ int run_ref_model(struct run_state *rs, struct run_prep *p, const char *role, lo
                     "again\n", path, why);
             free(why);
         }
-        rc = train_ref(rs, p, role, seed, key, path, &m, &train_s, err);
+        rc = train_ref(rs, p, role, &rd, key, path, &m, &train_s, err);
     }
     cache_unlock(fd);
     if (rc == 0 && rs->st &&
-        store_put_model(rs->st, key, path, role, p->suite->name, seed, train_s, err) < 0)
+        store_put_model(rs->st, key, path, role, p->suite->name, rd.train_seed, train_s, err) < 0)
         rc = -LETHE_EIO;
     free(path);
     if (rc < 0) {
@@ -411,14 +476,16 @@ void run_sink_init(struct metric_sink *sink, struct run_results *res)
     sink->ctx = res;
 }
 
-/* The evaluation options of the suite: its MIAs and probes from its "attacks" list. */
+/* The evaluation options of the suite: its MIAs and probes from its "attacks" list; *ref_mode
+ * is 0 without the 'reference' attack, 1 for its second oracle, 2 for ref=retrain. */
 static void eval_opts(const struct run_prep *p, struct tofu_eval_opts *o,
-                      struct tofu_eval_timing *timing)
+                      struct tofu_eval_timing *timing, int *ref_mode)
 {
     tofu_eval_opts_init(o);
     o->mia = 0;
     o->probes = 0;
     o->timing = timing;
+    *ref_mode = 0;
     const json_t *attacks = json_object_get(p->suite->json, "attacks");
     size_t i;
     const json_t *a;
@@ -427,23 +494,41 @@ static void eval_opts(const struct run_prep *p, struct tofu_eval_opts *o,
         if (!name)
             continue;
         int k = mia_lm_lookup(name);
-        if (k >= 0 && k != MIA_LM_REFERENCE)    /* the reference attack needs a reference model */
+        if (k >= 0)
             o->mia |= MIA_LM_BIT(k);
+        if (k == MIA_LM_REFERENCE) {
+            const char *ref = json_is_object(a) ? json_string_value(json_object_get(a, "ref")) : NULL;
+            *ref_mode = ref && strcmp(ref, "retrain") == 0 ? 2 : 1;
+        }
         if (strcmp(name, "paraphrase") == 0)
             o->probes = 1;
     }
 }
 
-int run_tofu_evaluate(struct run_state *rs, struct run_prep *p, const struct gpt *m,
+int run_tofu_evaluate(struct run_state *rs, struct run_prep *p, const struct gpt *m, long seed,
                       const struct tofu_oracle *oracle, const struct metric_sink *sink,
                       long mia, struct tofu_oracle *own, struct lethe_error *err)
 {
     struct tofu_eval_timing timing = {0};
     struct tofu_eval_opts o;
-    eval_opts(p, &o, &timing);
+    int ref_mode;
+    eval_opts(p, &o, &timing, &ref_mode);
     if (mia >= 0) {
         o.mia = (unsigned)mia;
         o.probes = 0;
+        if ((o.mia & MIA_LM_BIT(MIA_LM_REFERENCE)) && !ref_mode)
+            ref_mode = 1;
+    }
+    if (!(o.mia & MIA_LM_BIT(MIA_LM_REFERENCE)))
+        ref_mode = 0;
+    if (ref_mode == 1 && p->refm_given) {
+        o.ref = p->refm;
+    } else if (ref_mode) {
+        int rc = run_ref_model(rs, p, ref_mode == 2 ? "retrain" : "reference", seed, &o.ref, err);
+        if (rc < 0) {
+            lethe_err_prefix(err, "the 'reference' attack's model");
+            return rc;
+        }
     }
     struct gpt *copy = gpt_clone(m);        /* attacks may derive variants from it */
     double t0 = run_now();
@@ -459,14 +544,14 @@ int run_tofu_evaluate(struct run_state *rs, struct run_prep *p, const struct gpt
     return rc;
 }
 
-/* Evaluates m into res. */
-static int evaluate(struct run_state *rs, struct run_prep *p, const struct gpt *m,
+/* Evaluates m (a model of the job seed) into res. */
+static int evaluate(struct run_state *rs, struct run_prep *p, const struct gpt *m, long seed,
                     const struct tofu_oracle *oracle, struct run_results *res,
                     struct tofu_oracle *own, struct lethe_error *err)
 {
     struct metric_sink sink;
     run_sink_init(&sink, res);
-    return run_tofu_evaluate(rs, p, m, oracle, &sink, -1, own, err);
+    return run_tofu_evaluate(rs, p, m, seed, oracle, &sink, -1, own, err);
 }
 
 int run_tofu_oracle(struct run_state *rs, struct run_prep *p, long seed, struct lethe_error *err)
@@ -485,7 +570,7 @@ int run_tofu_oracle(struct run_state *rs, struct run_prep *p, long seed, struct 
     struct run_results *res = run_results_new();
     struct tofu_oracle own = {0};
     double t0 = run_now();
-    rc = evaluate(rs, p, ret, NULL, res, &own, err);
+    rc = evaluate(rs, p, ret, seed, NULL, res, &own, err);
     p->oracle_eval_s = run_now() - t0;
     if (rc < 0) {
         free((void *)own.log_tr);
@@ -583,7 +668,7 @@ int run_tofu_job(struct run_state *rs, struct run_prep *p, const struct job *job
         if ((rc = run_ref_model(rs, p, "retrain", job->seed, &ret, err)) < 0)
             return rc;
         struct run_results *res = run_results_new();
-        rc = evaluate(rs, p, ret, NULL, res, NULL, err);
+        rc = evaluate(rs, p, ret, job->seed, NULL, res, NULL, err);
         if (rc < 0) {
             run_results_free(res);
             return rc;
@@ -603,7 +688,7 @@ int run_tofu_job(struct run_state *rs, struct run_prep *p, const struct job *job
             goto out;
         run_test_die_after("unlearn");
     }
-    rc = evaluate(rs, p, m, &p->oracle, res, NULL, err);
+    rc = evaluate(rs, p, m, job->seed, &p->oracle, res, NULL, err);
     if (rc == 0)
         run_test_die_after("eval");
 out:

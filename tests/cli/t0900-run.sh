@@ -36,6 +36,19 @@ dump "$db" >"$TMP/m1"; dump "$TMP/b/r.db" >"$TMP/m2"
 check "identical metric values from the same seed" cmp -s "$TMP/m1" "$TMP/m2"
 check "metrics are not empty" test -s "$TMP/m1"
 
+# the reference MIA: its model (a retain oracle, seed + 1) is trained once and cached
+sed 's/"attacks": \["loss", "min_k"\]/"attacks": ["loss", "min_k", "reference"]/' "$cfg" >"$TMP/ref.json"
+check "the copy lists the reference attack" grep -q '"reference"\]' "$TMP/ref.json"
+expect_status "a run with the reference attack" 0 "$LETHE" run --grid tiny --config "$TMP/ref.json" \
+    --db "$TMP/a/ref.db" --method original
+check "it trains only the reference model" has "$TMP/out" "reference models: 1 trained, 2 loaded"
+check "recorded with role reference and seed 1" \
+    test "$(q "$TMP/a/ref.db" "select role || ' ' || seed from models where role = 'reference'")" = "reference 1"
+check "the reference AUC is recorded" \
+    test "$(q "$TMP/a/ref.db" "select count(*) from metrics where name = 'tofu.mia.reference.auc'")" -eq 1
+check "its ROC curve too" \
+    test "$(q "$TMP/a/ref.db" "select count(*) from curves where name like '%reference%'")" -gt 0
+
 # a run killed after unlearning is redone next time, nothing else lost
 expect_status "a killed run exits 137" 137 env LETHE_TEST_DIE_AFTER=unlearn \
     "$LETHE" run --grid tiny --config "$cfg" --db "$TMP/c/r.db"

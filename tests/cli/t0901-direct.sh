@@ -42,6 +42,28 @@ check "nothing written" test ! -e "$TMP/x.safetensors"
 printf 'not a checkpoint' >"$TMP/bad.safetensors"
 expect_status "a bad checkpoint is an input error" 2 "$LETHE" eval --suite tofu_tiny --model "$TMP/bad.safetensors" $c
 check "the error names the file" has "$TMP/err" "bad.safetensors"
+# the reference MIA (ATTACKS.md 1): its model is a retain oracle trained with seed + 1
+expect_status "train the reference model" 0 "$LETHE" train --suite tofu_tiny --role reference --out "$TMP/ref.safetensors" $c
+check "it is trained" has "$TMP/out" "(trained)"
+expect_status "train the retain oracle" 0 "$LETHE" train --suite tofu_tiny --role retrain --out "$TMP/ret.safetensors" $c
+check "the reference model is not the oracle" test -n "$(cmp "$TMP/ref.safetensors" "$TMP/ret.safetensors" 2>&1)"
+check "its metadata says seed 1" grep -q '"lethe.seed":"1"' "$TMP/ref.safetensors"
+check "and role reference" grep -q '"lethe.role":"reference"' "$TMP/ref.safetensors"
+expect_status "attack reference (the suite's reference model)" 0 "$LETHE" attack --suite tofu_tiny --attack reference \
+    --model "$TMP/u.safetensors" $c
+check "prints the reference AUC" grep -q "^tofu.mia.reference.auc	base	" "$TMP/out"
+check "the reference model came from the cache" test "$(ls "$TMP/cache/models" | grep -c '^reference-')" -eq 1
+cp "$TMP/out" "$TMP/ref_default"
+expect_status "attack reference --ref FILE" 0 "$LETHE" attack --suite tofu_tiny --attack reference \
+    --model "$TMP/u.safetensors" --ref "$TMP/ref.safetensors" $c
+check "the same numbers with that model given as a file" cmp -s "$TMP/out" "$TMP/ref_default"
+# a model scored against itself gives m = 0 for every item: AUC 1/2 exactly
+expect_status "attack reference against the model itself" 0 "$LETHE" attack --suite tofu_tiny --attack reference \
+    --model "$TMP/u.safetensors" --ref "$TMP/u.safetensors" $c
+check "AUC 0.5" test "$(awk -F'\t' '$1 == "tofu.mia.reference.auc" {print $3}' "$TMP/out")" = 0.5
+expect_status "a bad --ref is an input error" 2 "$LETHE" attack --suite tofu_tiny --attack reference \
+    --model "$TMP/u.safetensors" --ref "$TMP/bad.safetensors" $c
+check "naming --ref and the file" has "$TMP/err" "--ref"
 expect_status "an unknown suite is an input error" 2 "$LETHE" eval --suite nope --model "$TMP/u.safetensors" $c
 expect_status "a bad role is a usage error" 2 "$LETHE" train --suite tofu_tiny --role nope --out "$TMP/y" $c
 expect_status "a missing --model is a usage error" 2 "$LETHE" eval --suite tofu_tiny $c

@@ -46,6 +46,72 @@ static const char *const block_titles[] = {"original", "retrain (oracle)", "unle
 _Static_assert(sizeof(block_titles) / sizeof(block_titles[0]) == PLOT_REF_NONE + 1,
                "one block per kind of group");
 
+/* Label placement: a point's label goes right of it at one of these vertical offsets (in text
+ * lines); a label takes the first one whose box overlaps no label placed before it, so that
+ * points which coincide or nearly do keep readable labels. */
+static const double label_offsets[] = {0.6, -0.6, 1.8, -1.8, 3.0, -3.0, 4.2, -4.2};
+#define N_LABEL_OFFSETS (int)(sizeof(label_offsets) / sizeof(label_offsets[0]))
+
+/* The label level of each point (x, y in data units, kept[i] 0 for points not drawn), from the
+ * figure's geometry: 1200x900 at 16 pt (a text line about 1/24 of the graph's height, a
+ * character 1/90 of its width), the axes as gnuplot autoscales them (whole decades on a log
+ * axis) with the offsets the script sets (5% left, 35% right, 8% below and above). */
+static void label_levels(const double *x, const double *y, const char *const *text,
+                         const int *kept, size_t n, int logx, int logy, int *level)
+{
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+    double *u = xcalloc(2 * n + 1, sizeof(double));
+    int logs[2] = {logx, logy};
+    for (size_t i = 0; i < n; i++) {
+        if (!kept[i])
+            continue;
+        u[2 * i] = logx ? log10(x[i]) : x[i];
+        u[2 * i + 1] = logy ? log10(y[i]) : y[i];
+        for (int a = 0; a < 2; a++) {
+            lo[a] = fmin(lo[a], u[2 * i + a]);
+            hi[a] = fmax(hi[a], u[2 * i + a]);
+        }
+    }
+    for (int a = 0; a < 2; a++)
+        if (logs[a] && isfinite(lo[a])) {
+            lo[a] = floor(lo[a]);
+            hi[a] = fmax(ceil(hi[a]), lo[a] + 1);
+        }
+    const double pad_lo[2] = {0.05, 0.08}, pad_hi[2] = {0.35, 0.08};
+    const double line = 1.0 / 24, chr = 1.0 / 90;      /* in units of the graph */
+    for (size_t i = 0; i < n; i++) {
+        level[i] = 0;
+        if (!kept[i])
+            continue;
+        for (int a = 0; a < 2; a++) {
+            double f = hi[a] > lo[a] ? (u[2 * i + a] - lo[a]) / (hi[a] - lo[a]) : 0.5;
+            u[2 * i + a] = (f + pad_lo[a]) / (1 + pad_lo[a] + pad_hi[a]);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!kept[i])
+            continue;
+        double x0 = u[2 * i] + chr, x1 = x0 + chr * (double)strlen(text[i]);
+        for (int k = 0; k < N_LABEL_OFFSETS; k++) {
+            double yc = u[2 * i + 1] + label_offsets[k] * line;
+            int clash = 0;
+            for (size_t j = 0; j < i && !clash; j++) {
+                if (!kept[j])
+                    continue;
+                double a0 = u[2 * j] + chr, a1 = a0 + chr * (double)strlen(text[j]);
+                double yj = u[2 * j + 1] + label_offsets[level[j]] * line;
+                clash = a0 < x1 && x0 < a1 && fabs(yj - yc) < line;
+            }
+            if (!clash) {
+                level[i] = k;
+                break;
+            }
+            level[i] = k == N_LABEL_OFFSETS - 1 ? 0 : level[i];
+        }
+    }
+    free(u);
+}
+
 static int scatter_one(struct plot_ctx *ctx, const char *suite, const char *split, int several,
                        struct lethe_error *err)
 {
@@ -71,9 +137,29 @@ static int scatter_one(struct plot_ctx *ctx, const char *suite, const char *spli
     plot_comment(&dat, "x = '%s', y = '%s': mean and sample sd over seeds (sd 0 for one seed)",
                  opt->x, opt->y);
     plot_comment(&dat, "columns: 1 x_mean, 2 x_sd, 3 y_mean, 4 y_sd, 5 seeds, 6 label number "
-                 "(the label's text is in the script's array 'label' and after each line)");
+                 "(the label's text is in the script's array 'label' and after each line), "
+                 "7 label level (its vertical offset, so that labels do not overlap)");
     const char **labels = xcalloc(gs.n ? gs.n : 1, sizeof(*labels));
     size_t n_labels = 0;
+    /* where each label goes: from every point drawn, the references first */
+    double *px = xcalloc(gs.n + 1, sizeof(double)), *py = xcalloc(gs.n + 1, sizeof(double));
+    int *pk = xcalloc(gs.n + 1, sizeof(int)), *lv = xcalloc(gs.n + 1, sizeof(int));
+    const char **pl = xcalloc(gs.n + 1, sizeof(*pl));
+    size_t np = 0, *slot = xcalloc(gs.n + 1, sizeof(size_t));
+    for (int kind = 0; kind <= PLOT_REF_NONE; kind++)
+        for (size_t i = 0; i < gs.n; i++) {
+            if ((int)gs.g[i].ref != kind)
+                continue;
+            px[np] = plot_mean(&gs.g[i].s[0]);
+            py[np] = plot_mean(&gs.g[i].s[1]);
+            pk[np] = (!opt->logx || px[np] > 0) && (!opt->logy || py[np] > 0) &&
+                     isfinite(px[np]) && isfinite(py[np]);
+            pl[np] = gs.g[i].label;
+            slot[i] = np++;
+        }
+    label_levels(px, py, pl, pk, np, opt->logx, opt->logy, lv);
+    int used[PLOT_REF_NONE + 1][N_LABEL_OFFSETS];
+    memset(used, 0, sizeof(used));
     int block = 0, kept = 0;
     size_t max_seeds = 0;
     for (int kind = PLOT_REF_NONE; kind >= 0; kind--) {
@@ -105,7 +191,8 @@ static int scatter_one(struct plot_ctx *ctx, const char *suite, const char *spli
             strbuf_adds(&dat, " ");
             plot_dat_number(&dat, plot_sd(&g->s[1]));
             labels[n_labels++] = g->label;
-            strbuf_addf(&dat, " %zu %zu  ", g->s[0].n, n_labels);
+            strbuf_addf(&dat, " %zu %zu %d  ", g->s[0].n, n_labels, lv[slot[i]]);
+            used[kind][lv[slot[i]]] = 1;
             plot_comment(&dat, "'%s'", g->label);
             if (g->s[0].n > max_seeds)
                 max_seeds = g->s[0].n;
@@ -123,8 +210,11 @@ static int scatter_one(struct plot_ctx *ctx, const char *suite, const char *spli
                     plot.len ? ", \\\n" : "", block, opt->errorbars ? ":2:4" : "",
                     opt->errorbars ? "xyerrorbars" : "points", style[kind]);
         plot_gp_text(&plot, block_titles[kind]);
-        strbuf_addf(&plot, ", \\\n     dat index %d using 1:3:(label[int($6)]) with labels left "
-                    "offset char 1,0.6 tc rgb '%s' noenhanced notitle", block, label_colour[kind]);
+        for (int k = 0; k < N_LABEL_OFFSETS; k++)
+            if (used[kind][k])
+                strbuf_addf(&plot, ", \\\n     dat index %d using 1:(int($7) == %d ? $3 : NaN):"
+                            "(label[int($6)]) with labels left offset char 1,%.1f tc rgb '%s' "
+                            "noenhanced notitle", block, k, label_offsets[k], label_colour[kind]);
         block++;
     }
     if (!kept) {
@@ -179,6 +269,12 @@ out:
     strbuf_release(&what);
     free(stem);
     free(labels);
+    free(px);
+    free(py);
+    free(pk);
+    free(lv);
+    free(pl);
+    free(slot);
     plot_groups_release(&gs);
     return rc;
 }

@@ -96,6 +96,9 @@ static void make_db(void)
             2, NULL, 0, 0);
     add_run(st, S, "forget05", "npo_lr1e-5", 0, (struct m_val[]){{"base", MU, 0.4},
             {"base", FQ, 0.5}}, 2, NULL, 0, 0);
+    /* ... and a third on the very same point: its label must go elsewhere */
+    add_run(st, S, "forget05", "npo_lr2e-5", 0, (struct m_val[]){{"base", MU, 0.4},
+            {"base", FQ, 0.5}}, 2, NULL, 0, 0);
     /* forget01: one run whose forget quality is 0: nothing to draw on a log axis */
     add_run(st, S, "forget01", "grad_ascent", 0, (struct m_val[]){{"base", MU, 0.1}, {"base", FQ, 0}},
             2, NULL, 0, 0);
@@ -407,6 +410,16 @@ static void test_scatter_every_split(void)
     CHECK_EQ_INT(dat_row(d05, "npo_lr1e-5", v, 5), 5);
     CHECK_NEAR(v[0], 0.4, 1e-12);
     CHECK_NEAR(v[2], 0.5, 1e-12);
+    /* two points in one place: column 7, the label's vertical offset level, differs */
+    double a[7], b[7];
+    CHECK_EQ_INT(dat_row(d05, "npo_lr1e-5", a, 7), 7);
+    CHECK_EQ_INT(dat_row(d05, "npo_lr2e-5", b, 7), 7);
+    CHECK(a[6] != b[6]);
+    char *g05 = path_join(dir, "fig_forget05.gp");
+    char want_cmd[128];
+    snprintf(want_cmd, sizeof(want_cmd), "(int($7) == %d ? $3 : NaN):(label[int($6)])", (int)b[6]);
+    CHECK(has_text(g05, want_cmd));     /* a labels command draws that level */
+    free(g05);
     free(p05);
     free(d05);
     free(img);

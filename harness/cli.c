@@ -135,3 +135,15 @@ int cli_parse_ids(const char *s, int **ids, size_t *n, size_t *cap, struct lethe
     }
     return 0;
 }
+
+int cli_seed(const char *s, long *out)
+{
+    struct lethe_error err = {0};
+    if (cli_long("--seed", s, out, &err) < 0 || *out < 0) {
+        if (!err.code)
+            lethe_err(&err, LETHE_EUSAGE, "--seed: '%s' is not a seed (an integer >= 0)", s);
+        cli_error(&err);
+        return 2;
+    }
+    return 0;
+}

@@ -56,12 +56,8 @@ int cmd_eval_impl(int argc, char **argv, int attack)
                                attack ? " and --attack" : "", cmd);
     struct lethe_error err = {0};
     long s;
-    if (cli_long("--seed", seed, &s, &err) < 0 || s < 0) {
-        if (!err.code)
-            lethe_err(&err, LETHE_EUSAGE, "--seed: '%s' is not a seed (an integer >= 0)", seed);
-        cli_error(&err);
+    if (cli_seed(seed, &s))
         return 2;
-    }
     long mia = -1;
     char prefix[96] = "";
     if (attack) {

@@ -44,12 +44,8 @@ int cmd_run(int argc, char **argv)
     o.progress = progress;
     o.jobs = 1;
     if (seed) {
-        if (cli_long("--seed", seed, &o.seed, &err) < 0 || o.seed < 0) {
-            if (!err.code)
-                lethe_err(&err, LETHE_EUSAGE, "--seed: '%s' is not a seed (an integer >= 0)", seed);
-            cli_error(&err);
+        if (cli_seed(seed, &o.seed))
             return 2;
-        }
         o.has_seed = 1;
     }
     if (jobs) {

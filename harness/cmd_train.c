@@ -31,12 +31,8 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("--role: '%s' is not original, retrain or reference", role);
     struct lethe_error err = {0};
     long s;
-    if (cli_long("--seed", seed, &s, &err) < 0 || s < 0) {
-        if (!err.code)
-            lethe_err(&err, LETHE_EUSAGE, "--seed: '%s' is not a seed (an integer >= 0)", seed);
-        cli_error(&err);
+    if (cli_seed(seed, &s))
         return 2;
-    }
     struct direct d;
     struct gpt *m = NULL;
     rc = direct_open(config, cache, suite, split, &d, &err);

@@ -29,12 +29,8 @@ int cmd_unlearn(int argc, char **argv)
                                "(see 'lethe unlearn --help')");
     struct lethe_error err = {0};
     long s;
-    if (cli_long("--seed", seed, &s, &err) < 0 || s < 0) {
-        if (!err.code)
-            lethe_err(&err, LETHE_EUSAGE, "--seed: '%s' is not a seed (an integer >= 0)", seed);
-        cli_error(&err);
+    if (cli_seed(seed, &s))
         return 2;
-    }
     struct direct d;
     struct gpt *orig = NULL, *m = NULL;
     const struct method_cfg *mc = NULL;

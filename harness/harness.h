@@ -67,6 +67,8 @@ int cli_parse_args(int argc, char **argv, const struct cli_opt *opts, char ***po
 int cli_parse_ids(const char *s, int **ids, size_t *n, size_t *cap, struct lethe_error *err);
 /* Parses a whole decimal integer / a finite double; a message naming opt on failure. */
 int cli_long(const char *opt, const char *s, long *out, struct lethe_error *err);
+/* --seed S for a command: 0 and *out, or 2 after printing the error (not an integer >= 0). */
+int cli_seed(const char *s, long *out);
 int cli_double(const char *opt, const char *s, double *out, struct lethe_error *err);
 
 /* Default paths. */

@@ -47,8 +47,9 @@ _Static_assert(sizeof(block_titles) / sizeof(block_titles[0]) == PLOT_REF_NONE +
                "one block per kind of group");
 
 /* Label placement: a point's label goes right of it at one of these vertical offsets (in text
- * lines); a label takes the first one whose box overlaps no label placed before it, so that
- * points which coincide or nearly do keep readable labels. */
+ * lines); a label takes the first one whose box overlaps no label placed before it (the first
+ * offset when every one does), so that points which coincide or nearly do keep readable
+ * labels. */
 static const double label_offsets[] = {0.6, -0.6, 1.8, -1.8, 3.0, -3.0, 4.2, -4.2};
 #define N_LABEL_OFFSETS (int)(sizeof(label_offsets) / sizeof(label_offsets[0]))
 
@@ -106,7 +107,6 @@ static void label_levels(const double *x, const double *y, const char *const *te
                 level[i] = k;
                 break;
             }
-            level[i] = k == N_LABEL_OFFSETS - 1 ? 0 : level[i];
         }
     }
     free(u);
